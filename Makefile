@@ -1,0 +1,61 @@
+# livecart: `make demo` runs the bot against the built-in Telegram simulator; `make test` runs
+# every check CI runs. Both create .venv and install the pinned versions in requirements.lock.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCALES := locales
+
+.PHONY: demo run test lint typecheck pytest bench lock locales-extract locales-update locales-compile clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(MAKE) --no-print-directory locales-compile
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/livecart demo
+
+run: $(STAMP)
+	$(BIN)/livecart run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict catalog/
+
+pytest: $(STAMP) locales-compile
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/flash_sale.py
+
+# Regenerate the lock from pyproject.toml in a throw-away venv (run after changing dependencies).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24" setuptools wheel
+	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	.lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -E "^(pip|livecart)[= ]" > requirements.lock
+	rm -rf .lock-venv
+
+locales-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ -k ngettext:1,2 -k lazy_gettext \
+		--project=livecart --msgid-bugs-address=dev@livecart.invalid \
+		-o $(LOCALES)/messages.pot bot webhook catalog livecart
+
+locales-update: locales-extract
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching
+
+locales-compile:
+	@if ls $(LOCALES)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -d $(LOCALES) -D messages --statistics -f 2>&1 | grep -v '^$$' || true; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The livecart domain and its storage: no Telegram, no HTTP."""

@@ -1,0 +1,71 @@
+"""Domain errors; the edges turn them into chat messages or RFC 9457 problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of every rule livecart refuses to break. `code` is stable for APIs and tests."""
+
+    code = "domain_error"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(f"{what} {key!r} not found")
+        self.what = what
+        self.key = key
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """One product the order wanted more of than is available."""
+
+    product_id: int
+    sku: str
+    name: str
+    requested: int
+    available: int
+
+
+class OutOfStock(DomainError):
+    """Raised once for a whole order, naming every product that is short."""
+
+    code = "out_of_stock"
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        names = ", ".join(f"{s.name} ({s.available}/{s.requested})" for s in shortages)
+        super().__init__(f"not enough stock: {names}")
+        self.shortages = shortages
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"an order in status {current!r} cannot become {target!r}")
+        self.current = current
+        self.target = target
+
+
+class OrderNotCancellable(InvalidTransition):
+    code = "order_not_cancellable"
+
+
+class ShopClosed(DomainError):
+    code = "shop_closed"
+
+    def __init__(self, shop_slug: str) -> None:
+        super().__init__(f"shop {shop_slug!r} is not taking orders")
+        self.shop_slug = shop_slug

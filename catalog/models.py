@@ -1,0 +1,345 @@
+"""SQLAlchemy models: markets, shops, vendors, products, customers, carts, orders, outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from catalog.db import Base, BigId
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC; SQLite gets them back aware too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    ACCEPTED = "accepted"
+    READY = "ready"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUSED = "refused"
+
+
+class Fulfilment(enum.StrEnum):
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+
+
+class OutboxLane(enum.StrEnum):
+    """Interactive replies and alerts never wait behind a broadcast."""
+
+    INTERACTIVE = "interactive"
+    BULK = "bulk"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DROPPED = "dropped"
+    REVIEW = "review"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Market(Timestamped, Base):
+    """A traditional market or a sale campaign that groups shops."""
+
+    __tablename__ = "markets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    shops: Mapped[list[Shop]] = relationship(back_populates="market", order_by="Shop.name")
+
+
+class Shop(Timestamped, Base):
+    """A vendor's stall, with the seller identity 전자상거래법 requires a remote seller to show."""
+
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id", ondelete="SET NULL"))
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    locale: Mapped[str] = mapped_column(String(16), default="ko")
+    currency: Mapped[str] = mapped_column(String(3), default="KRW")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    pickup_available: Mapped[bool] = mapped_column(Boolean, default=True)
+    delivery_available: Mapped[bool] = mapped_column(Boolean, default=True)
+    delivery_fee: Mapped[int] = mapped_column(Integer, default=0)
+    # bank transfer (계좌이체)
+    bank_name: Mapped[str] = mapped_column(String(100), default="")
+    bank_account: Mapped[str] = mapped_column(String(100), default="")
+    bank_holder: Mapped[str] = mapped_column(String(100), default="")
+    # seller identity (전자상거래법 제13조)
+    legal_name: Mapped[str] = mapped_column(String(200), default="")  # 상호
+    representative: Mapped[str] = mapped_column(String(100), default="")  # 대표자
+    business_number: Mapped[str] = mapped_column(String(20), default="")  # 사업자등록번호
+    mail_order_number: Mapped[str] = mapped_column(String(60), default="")  # 통신판매업 신고번호
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    delivery_terms: Mapped[str] = mapped_column(Text, default="")
+    cancellation_terms: Mapped[str] = mapped_column(Text, default="")
+    refund_terms: Mapped[str] = mapped_column(Text, default="")
+
+    market: Mapped[Market | None] = relationship(back_populates="shops")
+    products: Mapped[list[Product]] = relationship(
+        back_populates="shop", order_by="Product.position, Product.id"
+    )
+    vendors: Mapped[list[Vendor]] = relationship(back_populates="shop")
+
+
+class Vendor(Base):
+    """A person who runs a shop, reached on their Telegram chat."""
+
+    __tablename__ = "vendors"
+    __table_args__ = (UniqueConstraint("shop_id", "telegram_user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    shop: Mapped[Shop] = relationship(back_populates="vendors")
+
+
+class Product(Timestamped, Base):
+    """Goods on sale. `available` can be sold now; `reserved` is held by unpaid orders."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "sku"),
+        CheckConstraint("available >= 0", name="available_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    price: Mapped[int] = mapped_column(BigInteger)  # minor units of the shop's currency
+    description: Mapped[str] = mapped_column(Text, default="")
+    photo_url: Mapped[str] = mapped_column(String(500), default="")
+    available: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=0)
+    # external stock sync: the newest version applied (an older update never overwrites it)
+    stock_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    shop: Mapped[Shop] = relationship(back_populates="products")
+
+
+class Customer(Timestamped, Base):
+    """A Telegram user who browses or orders. Personal data can be forgotten on request."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(16), default="ko")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    marketing_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CartItem(Base):
+    """A line in a customer's cart; one row per product, so a double tap can't add two lines."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    product: Mapped[Product] = relationship()
+
+
+class Order(Timestamped, Base):
+    """One shop's part of a checkout. Its lines are snapshots, true even when products change."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_shop_status", "shop_id", "status"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="RESTRICT"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    # a checkout sends one token per attempt: the same token twice gives the same order
+    checkout_token: Mapped[str | None] = mapped_column(String(80), unique=True)
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    fulfilment: Mapped[Fulfilment] = mapped_column(_enum(Fulfilment, "fulfilment"))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    delivery_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger)
+    payment_method: Mapped[str] = mapped_column(String(32), default="")
+    # what the customer saw when confirming: seller identity and terms (전자상거래법)
+    terms_shown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_reason: Mapped[str] = mapped_column(String(300), default="")
+    tracking_number: Mapped[str] = mapped_column(String(100), default="")
+
+    shop: Mapped[Shop] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+    history: Mapped[list[OrderStatusChange]] = relationship(
+        back_populates="order", order_by="OrderStatusChange.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    """Name, unit price and quantity as confirmed."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderStatusChange(Base):
+    """Every status change, kept as the order's record (5 years under 전자상거래법)."""
+
+    __tablename__ = "order_status_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    order: Mapped[Order] = relationship(back_populates="history")
+
+
+class OutboxMessage(Base):
+    """A message to send: written in the transaction that caused it, sent after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_claim", "status", "lane", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lane: Mapped[OutboxLane] = mapped_column(_enum(OutboxLane, "outbox_lane"))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    method: Mapped[str] = mapped_column(String(40), default="sendMessage")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    ref: Mapped[str] = mapped_column(String(80), default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled: webhook delivery is at-least-once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())

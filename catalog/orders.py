@@ -1,0 +1,419 @@
+"""Orders: plan, place (reserving stock), move through the state machine, expire."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from catalog.db import is_postgres
+from catalog.errors import InvalidInput, NotFound, OrderNotCancellable, ShopClosed
+from catalog.models import (
+    Customer,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    Product,
+    Shop,
+    Vendor,
+)
+from catalog.order_status import HOLDS_RESERVATION, can_customer_cancel, check_transition
+from catalog.outbox import enqueue_notification
+from catalog.shops import seller_identity
+from catalog.stock import commit_reservation, release_reservation, reserve_stock, restock
+
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: easy to read aloud
+MAX_LINE_QUANTITY = 999
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    product: Product
+    quantity: int
+
+    @property
+    def line_total(self) -> int:
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """What an order will hold, computed without touching the database."""
+
+    lines: tuple[PlannedLine, ...]
+    subtotal: int
+    delivery_fee: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.delivery_fee
+
+    @property
+    def quantities(self) -> dict[int, int]:
+        return {line.product.id: line.quantity for line in self.lines}
+
+
+def plan_order(
+    shop: Shop,
+    products: Iterable[Product],
+    requested: Sequence[RequestedLine],
+    fulfilment: Fulfilment,
+) -> OrderPlan:
+    """Merge repeated products, check quantities and products, and price the order.
+
+    Guarantees: every line is a visible product of `shop` with 1..999 units.
+    """
+    if not requested:
+        raise InvalidInput("an order needs at least one line", field="lines")
+    by_id = {p.id: p for p in products}
+    merged: dict[int, int] = {}
+    for line in requested:
+        if line.quantity < 1:
+            raise InvalidInput("quantity must be at least 1", field="quantity")
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    planned = []
+    for product_id, quantity in merged.items():
+        product = by_id.get(product_id)
+        if product is None or product.shop_id != shop.id or product.is_hidden:
+            raise NotFound("product", product_id)
+        if quantity > MAX_LINE_QUANTITY:
+            raise InvalidInput(f"at most {MAX_LINE_QUANTITY} of one product", field="quantity")
+        planned.append(PlannedLine(product=product, quantity=quantity))
+    if fulfilment is Fulfilment.DELIVERY and not shop.delivery_available:
+        raise InvalidInput("this shop does not deliver", field="fulfilment")
+    if fulfilment is Fulfilment.PICKUP and not shop.pickup_available:
+        raise InvalidInput("this shop does not offer pickup", field="fulfilment")
+    subtotal = sum(line.line_total for line in planned)
+    fee = shop.delivery_fee if fulfilment is Fulfilment.DELIVERY else 0
+    return OrderPlan(lines=tuple(planned), subtotal=subtotal, delivery_fee=fee)
+
+
+def new_order_code() -> str:
+    """A short code a vendor can read over the counter (23^7, about 3.4 billion)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(7))
+
+
+async def get_order(session: AsyncSession, order_id: int) -> Order:
+    """The order with its lines and shop, or NotFound."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines), selectinload(Order.shop))
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("order", order_id)
+    return order
+
+
+async def get_order_by_code(session: AsyncSession, code: str) -> Order:
+    """The order by its short code, or NotFound."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.code == code.strip().upper())
+        .options(selectinload(Order.lines), selectinload(Order.shop))
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("order", code)
+    return order
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    shop: Shop,
+    customer: Customer | None,
+    lines: Sequence[RequestedLine],
+    fulfilment: Fulfilment,
+    now: datetime,
+    reservation_minutes: int = 15,
+    phone: str | None = None,
+    address: str | None = None,
+    recipient_name: str = "",
+    payment_method: str = "",
+    checkout_token: str | None = None,
+) -> Order:
+    """Place an order and reserve its stock atomically; it waits for payment until it expires.
+
+    All lines are reserved or none (OutOfStock names every shortage, and the savepoint leaves
+    nothing behind). The same `checkout_token` twice returns the first order: a double tap
+    never makes two orders.
+    """
+    if checkout_token is not None:
+        existing = await session.scalar(
+            select(Order.id).where(Order.checkout_token == checkout_token)
+        )
+        if existing is not None:
+            return await get_order(session, existing)
+    if not shop.is_open:
+        raise ShopClosed(shop.slug)
+    if fulfilment is Fulfilment.DELIVERY and not (address and address.strip()):
+        raise InvalidInput("delivery needs an address", field="address")
+    product_ids = [line.product_id for line in lines]
+    products = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
+    plan = plan_order(shop, products, lines, fulfilment)
+    async with session.begin_nested():
+        await reserve_stock(session, plan.quantities)
+        order = Order(
+            code=new_order_code(),
+            shop_id=shop.id,
+            customer_id=customer.id if customer else None,
+            checkout_token=checkout_token,
+            status=OrderStatus.PENDING_PAYMENT,
+            fulfilment=fulfilment,
+            recipient_name=recipient_name,
+            phone=phone,
+            address=address.strip() if address else None,
+            currency=shop.currency,
+            subtotal=plan.subtotal,
+            delivery_fee=plan.delivery_fee,
+            total=plan.total,
+            payment_method=payment_method,
+            terms_shown=seller_identity(shop),
+            confirmed_at=now,
+            expires_at=now + timedelta(minutes=reservation_minutes),
+            created_at=now,
+            updated_at=now,
+        )
+        order.lines = [
+            OrderLine(
+                product_id=line.product.id,
+                sku=line.product.sku,
+                name=line.product.name,
+                unit=line.product.unit,
+                unit_price=line.product.price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+            )
+            for line in plan.lines
+        ]
+        order.history = [
+            OrderStatusChange(
+                from_status=None,
+                to_status=OrderStatus.PENDING_PAYMENT.value,
+                actor="customer",
+                at=now,
+            )
+        ]
+        session.add(order)
+        await session.flush()
+    if customer is not None:
+        await enqueue_notification(
+            session,
+            chat_id=customer.chat_id,
+            kind="order_placed",
+            data={"order_id": order.id, "code": order.code, "status": order.status.value},
+            ref=f"order:{order.id}",
+            dedupe_key=f"order:{order.id}:placed",
+            now=now,
+        )
+    return order
+
+
+def _line_quantities(order: Order) -> dict[int, int]:
+    quantities: dict[int, int] = {}
+    for line in order.lines:
+        if line.product_id is not None:
+            quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
+    return quantities
+
+
+async def change_status(
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    *,
+    now: datetime,
+    actor: str,
+    reason: str = "",
+    notify_customer: bool = True,
+) -> Order:
+    """Move an order to `target` if the state machine allows it, moving stock to match.
+
+    The status is compared-and-set in SQL, so two racing changes (a payment and the expiry,
+    two vendors tapping) apply once: the loser gets InvalidTransition. Every change is kept
+    in the order's history and told to the customer through the outbox.
+    """
+    current = order.status
+    check_transition(current, target)
+    values: dict[str, object] = {"status": target, "updated_at": now, "status_reason": reason}
+    if target is OrderStatus.PAID:
+        values["paid_at"] = now
+    if target in (
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REFUSED,
+    ):
+        values["closed_at"] = now
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        fresh = await get_order(session, order.id)
+        check_transition(fresh.status, target)  # raises: someone else moved it first
+        return await change_status(
+            session,
+            fresh,
+            target,
+            now=now,
+            actor=actor,
+            reason=reason,
+            notify_customer=notify_customer,
+        )
+    quantities = _line_quantities(order)
+    if current in HOLDS_RESERVATION:
+        if target is OrderStatus.PAID:
+            await commit_reservation(session, quantities)
+        else:
+            await release_reservation(session, quantities)
+    elif target in (OrderStatus.CANCELLED, OrderStatus.REFUSED):
+        await restock(session, quantities)
+    session.add(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=current.value,
+            to_status=target.value,
+            actor=actor,
+            reason=reason,
+            at=now,
+        )
+    )
+    fresh = await get_order(session, order.id)
+    if notify_customer and fresh.customer_id is not None:
+        customer = await session.get(Customer, fresh.customer_id)
+        if customer is not None:
+            await enqueue_notification(
+                session,
+                chat_id=customer.chat_id,
+                kind="order_status",
+                data={
+                    "order_id": fresh.id,
+                    "code": fresh.code,
+                    "status": target.value,
+                    "reason": reason,
+                },
+                ref=f"order:{fresh.id}",
+                dedupe_key=f"order:{fresh.id}:{target.value}",
+                now=now,
+            )
+    if target is OrderStatus.PAID:
+        await notify_vendors(session, fresh, kind="vendor_order_paid", now=now)
+    return fresh
+
+
+async def notify_vendors(session: AsyncSession, order: Order, *, kind: str, now: datetime) -> None:
+    """One message per vendor of the order's shop."""
+    vendors = await session.scalars(select(Vendor).where(Vendor.shop_id == order.shop_id))
+    for vendor in vendors:
+        await enqueue_notification(
+            session,
+            chat_id=vendor.chat_id,
+            kind=kind,
+            data={"order_id": order.id, "code": order.code, "status": order.status.value},
+            ref=f"order:{order.id}",
+            dedupe_key=f"order:{order.id}:{kind}:{vendor.id}",
+            now=now,
+        )
+
+
+async def mark_paid(session: AsyncSession, order: Order, *, now: datetime, actor: str) -> Order:
+    """The money is proven: reserved stock is sold and the shop's vendors are alerted."""
+    return await change_status(session, order, OrderStatus.PAID, now=now, actor=actor)
+
+
+async def cancel_by_customer(
+    session: AsyncSession, order: Order, customer: Customer, *, now: datetime
+) -> Order:
+    """A customer cancels their own order while the vendor has not accepted it yet."""
+    if order.customer_id != customer.id:
+        raise NotFound("order", order.code)
+    if not can_customer_cancel(order.status):
+        raise OrderNotCancellable(order.status.value, OrderStatus.CANCELLED.value)
+    return await change_status(
+        session,
+        order,
+        OrderStatus.CANCELLED,
+        now=now,
+        actor=f"customer:{customer.id}",
+        reason="customer",
+    )
+
+
+async def expire_unpaid_orders(session: AsyncSession, *, now: datetime, limit: int = 200) -> int:
+    """Expire unpaid orders whose reservation lapsed and return their stock; returns the count.
+
+    On PostgreSQL the rows are claimed with SKIP LOCKED, so several workers share the work.
+    """
+    query = (
+        select(Order.id)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+        .order_by(Order.expires_at)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    expired = 0
+    for order_id in list(await session.scalars(query)):
+        order = await get_order(session, order_id)
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            continue
+        await change_status(
+            session, order, OrderStatus.EXPIRED, now=now, actor="system", reason="unpaid"
+        )
+        expired += 1
+    return expired
+
+
+async def list_orders(
+    session: AsyncSession,
+    shop: Shop,
+    *,
+    statuses: Sequence[OrderStatus] | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Order]:
+    """A shop's orders, newest first."""
+    query = (
+        select(Order)
+        .where(Order.shop_id == shop.id)
+        .options(selectinload(Order.lines))
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(Order.status.in_(list(statuses)))
+    if before_id is not None:
+        query = query.where(Order.id < before_id)
+    return list(await session.scalars(query))
+
+
+async def list_customer_orders(
+    session: AsyncSession, customer: Customer, *, limit: int = 10
+) -> list[Order]:
+    """A customer's orders, newest first (customers may always see their own records)."""
+    query = (
+        select(Order)
+        .where(Order.customer_id == customer.id)
+        .options(selectinload(Order.lines), selectinload(Order.shop))
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

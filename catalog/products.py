@@ -1,0 +1,150 @@
+"""Products of a shop: create, update, list, delete, set stock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.errors import DomainError, InvalidInput, NotFound
+from catalog.models import Product, Shop
+
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PRODUCT_FIELDS = frozenset(
+    {
+        "name",
+        "unit",
+        "price",
+        "description",
+        "photo_url",
+        "position",
+        "is_hidden",
+        "low_stock_threshold",
+    }
+)
+
+
+class ProductInUse(DomainError):
+    """A product holding reserved stock can't be deleted until those orders settle."""
+
+    code = "product_in_use"
+
+
+def check_sku(sku: str) -> str:
+    """SKUs are ASCII so they fit deep links and callback data."""
+    if not SKU_RE.match(sku):
+        raise InvalidInput(
+            "sku must be 1-64 characters of A-Z, a-z, 0-9, '_', '.' and '-'", field="sku"
+        )
+    return sku
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - PRODUCT_FIELDS - {"stock"}
+    if unknown:
+        raise InvalidInput(f"unknown product fields: {', '.join(sorted(unknown))}")
+    if "price" in fields and (not isinstance(fields["price"], int) or fields["price"] < 0):
+        raise InvalidInput("price must be a whole number of minor units, 0 or more", "price")
+    if "stock" in fields and (not isinstance(fields["stock"], int) or fields["stock"] < 0):
+        raise InvalidInput("stock must be a whole number, 0 or more", "stock")
+    if "name" in fields and not str(fields["name"]).strip():
+        raise InvalidInput("name must not be empty", "name")
+
+
+async def upsert_product(
+    session: AsyncSession, shop: Shop, *, sku: str, fields: Mapping[str, Any], now: datetime
+) -> tuple[Product, bool]:
+    """Create or update a product by (shop, sku); `stock` sets the available quantity.
+
+    Returns (product, created). Reserved stock is never touched here.
+    """
+    check_sku(sku)
+    _check_fields(fields)
+    product = await session.scalar(
+        select(Product).where(Product.shop_id == shop.id, Product.sku == sku)
+    )
+    created = product is None
+    if product is None:
+        if "name" not in fields or "price" not in fields:
+            raise InvalidInput("a new product needs a name and a price")
+        next_position = await session.scalar(
+            select(func.coalesce(func.max(Product.position), 0) + 1).where(
+                Product.shop_id == shop.id
+            )
+        )
+        product = Product(
+            shop_id=shop.id,
+            sku=sku,
+            available=0,
+            reserved=0,
+            position=int(next_position or 1),
+            created_at=now,
+            stock_version=0,
+        )
+        session.add(product)
+    for key, value in fields.items():
+        if key != "stock":
+            setattr(product, key, value)
+    product.updated_at = now
+    await session.flush()
+    if "stock" in fields:
+        await set_available(session, product, int(fields["stock"]), now=now)
+    return product, created
+
+
+async def set_available(
+    session: AsyncSession, product: Product, quantity: int, *, now: datetime
+) -> Product:
+    """Set how many units can be sold now (not counting those reserved by unpaid orders)."""
+    if quantity < 0:
+        raise InvalidInput("stock must be 0 or more", "stock")
+    await session.execute(
+        update(Product)
+        .where(Product.id == product.id)
+        .values(available=quantity, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(product)
+    return product
+
+
+async def get_product(session: AsyncSession, shop: Shop, sku: str) -> Product:
+    """The product by (shop, sku), or NotFound."""
+    product = await session.scalar(
+        select(Product).where(Product.shop_id == shop.id, Product.sku == sku)
+    )
+    if product is None:
+        raise NotFound("product", sku)
+    return product
+
+
+async def get_product_by_id(session: AsyncSession, product_id: int) -> Product:
+    """The product by id, or NotFound."""
+    product = await session.get(Product, product_id)
+    if product is None:
+        raise NotFound("product", product_id)
+    return product
+
+
+async def list_products(
+    session: AsyncSession, shop: Shop, *, include_hidden: bool = False
+) -> list[Product]:
+    """A shop's products in display order (the numbers customers type: "3번")."""
+    query = select(Product).where(Product.shop_id == shop.id)
+    if not include_hidden:
+        query = query.where(Product.is_hidden.is_(False))
+    return list(await session.scalars(query.order_by(Product.position, Product.id)))
+
+
+async def delete_product(session: AsyncSession, shop: Shop, sku: str) -> None:
+    """Delete a product; refused while unpaid orders hold some of it (order lines keep a copy)."""
+    product = await get_product(session, shop, sku)
+    await session.refresh(product)
+    if product.reserved > 0:
+        raise ProductInUse(f"{product.reserved} units of {sku!r} are held by unpaid orders")
+    await session.delete(product)
+    await session.flush()

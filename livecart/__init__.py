@@ -1,0 +1,3 @@
+"""livecart: chat commerce for small merchants (composition root)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""Settings read from LIVECART_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "token", "your-token-here"}
+SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class Settings(BaseSettings):
+    """Everything livecart can be configured with; names are the LIVECART_ variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LIVECART_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///./livecart.db"
+    redis_url: str | None = None
+    webhook_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    api_token: SecretStr | None = None
+    default_locale: str = "ko"
+    timezone: str = "Asia/Seoul"
+    currency: str = "KRW"
+    reservation_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    public_base_url: str | None = None
+    send_rate_per_second: float = Field(default=25.0, gt=0)
+    send_rate_per_chat_per_second: float = Field(default=1.0, gt=0)
+    portone_api_url: str = "https://api.portone.io"
+    portone_store_id: str | None = None
+    portone_channel_key: str | None = None
+    portone_api_secret: SecretStr | None = None
+    portone_webhook_secret: SecretStr | None = None
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(f"unknown locale {value!r}") from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        value = value.upper()
+        if len(value) != 3 or get_currency_name(value, locale="en") == value:
+            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            if value.startswith(("postgres://", "postgresql://")):
+                return "postgresql+asyncpg://" + value.split("://", 1)[1]
+            if value.startswith("sqlite://"):
+                return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("api_token", "webhook_secret", "bot_token")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set a real secret")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_base_url and self.webhook_secret is None:
+            raise ValueError(
+                "LIVECART_WEBHOOK_SECRET must be set when LIVECART_WEBHOOK_BASE_URL is set"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """Raised with one readable line per bad variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into lines naming the LIVECART_ variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = error.get("loc") or ()
+            name = f"LIVECART_{str(loc[0]).upper()}" if loc else "settings"
+            message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("; ".join(lines)) from None
