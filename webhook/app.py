@@ -1,0 +1,25 @@
+"""The FastAPI application: REST admin API, Telegram webhook, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from webhook.context import WebContext
+from webhook.problems import install_problem_handlers
+from webhook.routes import health, orders, products, shops
+
+
+def create_app(ctx: WebContext) -> FastAPI:
+    """Build the HTTP app around injected services (no globals, nothing at import time)."""
+    app = FastAPI(
+        title="livecart",
+        version="1.0",
+        description="Chat-commerce backend: shops, products and stock, orders, webhooks.",
+    )
+    app.state.ctx = ctx
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(shops.router)
+    app.include_router(products.router)
+    app.include_router(orders.router)
+    return app

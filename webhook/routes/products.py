@@ -1,0 +1,65 @@
+"""PUT/GET/DELETE /api/v1/shops/{shop}/products/{sku}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from catalog.models import Product, Shop
+from catalog.products import delete_product, get_product, list_products, upsert_product
+from webhook.deps import Authorized, NowDep, SessionDep, ShopDep
+from webhook.schemas import ProductIn, ProductOut
+
+router = APIRouter(
+    prefix="/api/v1/shops/{shop}/products", tags=["products"], dependencies=[Authorized]
+)
+
+SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["apple-5kg"])]
+
+
+def product_out(product: Product, shop: Shop) -> ProductOut:
+    data = {c: getattr(product, c) for c in ProductOut.model_fields if hasattr(product, c)}
+    data["currency"] = shop.currency
+    return ProductOut.model_validate(data)
+
+
+@router.get("", response_model=list[ProductOut])
+async def list_shop_products(shop: ShopDep, session: SessionDep) -> list[ProductOut]:
+    """The shop's products in display order, hidden ones included."""
+    products = await list_products(session, shop, include_hidden=True)
+    return [product_out(p, shop) for p in products]
+
+
+@router.put(
+    "/{sku}",
+    response_model=ProductOut,
+    responses={201: {"model": ProductOut, "description": "created"}},
+)
+async def put_product(
+    sku: SkuPath,
+    body: ProductIn,
+    shop: ShopDep,
+    session: SessionDep,
+    now: NowDep,
+    response: Response,
+) -> ProductOut:
+    """Create the product or update the fields given; `stock` sets available units."""
+    product, created = await upsert_product(
+        session, shop, sku=sku, fields=body.model_dump(exclude_unset=True), now=now
+    )
+    response.status_code = 201 if created else 200
+    return product_out(product, shop)
+
+
+@router.get("/{sku}", response_model=ProductOut)
+async def get_product_route(sku: SkuPath, shop: ShopDep, session: SessionDep) -> ProductOut:
+    """One product with `available` and `reserved` stock."""
+    return product_out(await get_product(session, shop, sku), shop)
+
+
+@router.delete("/{sku}", status_code=204)
+async def delete_product_route(sku: SkuPath, shop: ShopDep, session: SessionDep) -> Response:
+    """Delete a product; 409 while unpaid orders hold some of it."""
+    await delete_product(session, shop, sku)
+    return Response(status_code=204)

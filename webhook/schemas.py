@@ -1,0 +1,153 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.models import Fulfilment, OrderStatus
+
+ShortText = Annotated[str, Field(max_length=200)]
+LongText = Annotated[str, Field(max_length=5000)]
+
+
+class ShopIn(BaseModel):
+    """A shop as the admin writes it. Omitted fields keep their value on update."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    description: LongText | None = None
+    locale: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+    is_open: bool | None = None
+    pickup_available: bool | None = None
+    delivery_available: bool | None = None
+    delivery_fee: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    bank_name: ShortText | None = None
+    bank_account: ShortText | None = None
+    bank_holder: ShortText | None = None
+    legal_name: ShortText | None = Field(default=None, description="상호")
+    representative: ShortText | None = Field(default=None, description="대표자")
+    business_number: Annotated[str, Field(max_length=20)] | None = Field(
+        default=None, description="사업자등록번호"
+    )
+    mail_order_number: Annotated[str, Field(max_length=60)] | None = Field(
+        default=None, description="통신판매업 신고번호"
+    )
+    address: Annotated[str, Field(max_length=300)] | None = None
+    phone: Annotated[str, Field(max_length=30)] | None = None
+    email: ShortText | None = None
+    delivery_terms: LongText | None = None
+    cancellation_terms: LongText | None = None
+    refund_terms: LongText | None = None
+
+
+class ShopOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    market: str | None
+    description: str
+    locale: str
+    currency: str
+    timezone: str
+    is_open: bool
+    pickup_available: bool
+    delivery_available: bool
+    delivery_fee: int
+    bank_name: str
+    bank_account: str
+    bank_holder: str
+    legal_name: str
+    representative: str
+    business_number: str
+    mail_order_number: str
+    address: str
+    phone: str
+    email: str
+    delivery_terms: str
+    cancellation_terms: str
+    refund_terms: str
+    deep_link_payload: str = Field(description="/start payload that opens this shop: shop_<slug>")
+
+
+class ProductIn(BaseModel):
+    """A product as the admin writes it. `stock` sets the units available now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    unit: Annotated[str, Field(max_length=40)] | None = None
+    price: Annotated[int, Field(ge=0, le=10**12)] | None = Field(
+        default=None, description="in minor units of the shop's currency (KRW has none)"
+    )
+    description: LongText | None = None
+    photo_url: Annotated[str, Field(max_length=500)] | None = None
+    stock: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    is_hidden: bool | None = None
+    low_stock_threshold: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+
+
+class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    name: str
+    unit: str
+    price: int
+    currency: str
+    description: str
+    photo_url: str
+    available: int = Field(description="units that can be sold now")
+    reserved: int = Field(description="units held by unpaid orders")
+    position: int
+    is_hidden: bool
+    low_stock_threshold: int
+
+
+class OrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    name: str
+    unit: str
+    unit_price: int
+    quantity: int
+    line_total: int
+
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    status: OrderStatus
+    fulfilment: Fulfilment
+    currency: str
+    subtotal: int
+    delivery_fee: int
+    total: int
+    payment_method: str
+    recipient_name: str
+    phone: str | None
+    address: str | None
+    confirmed_at: datetime
+    expires_at: datetime | None
+    paid_at: datetime | None
+    closed_at: datetime | None
+    lines: list[OrderLineOut]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class Health(BaseModel):
+    status: str
