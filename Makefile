@@ -47,7 +47,7 @@ lock:
 
 locales-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ -k ngettext:1,2 -k lazy_gettext \
-		--project=livecart --msgid-bugs-address=dev@livecart.invalid \
+		--project=livecart --msgid-bugs-address=dev@livecart.invalid --sort-output \
 		-o $(LOCALES)/messages.pot bot webhook catalog livecart
 
 locales-update: locales-extract

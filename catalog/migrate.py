@@ -40,3 +40,18 @@ def _upgrade(connection: object, url: str, revision: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """Whether the database is at the newest migration (PostgreSQL is not migrated implicitly)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+
+    def current(connection: object) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()  # type: ignore[arg-type]
+
+    async with engine.connect() as connection:
+        revision = await connection.run_sync(current)
+    return revision == head

@@ -6,11 +6,13 @@ message when it sends, in the recipient's language. Nothing is sent for a rolled
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog.db import is_postgres
 from catalog.models import OutboxLane, OutboxMessage, OutboxStatus
 
 
@@ -45,3 +47,98 @@ async def enqueue_notification(
     )
     session.add(message)
     return message
+
+
+async def claim_batch(
+    session: AsyncSession,
+    *,
+    lane: OutboxLane,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+) -> list[OutboxMessage]:
+    """Claim due rows of one lane for this sender: marked SENDING with a lease, before sending.
+
+    On PostgreSQL, FOR UPDATE SKIP LOCKED lets several senders claim disjoint rows. A row is
+    marked before it is sent, so a crash mid-send can never send it twice (see reconcile).
+    """
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.lane == lane,
+            OutboxMessage.available_at <= now,
+        )
+        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    lease = now + timedelta(seconds=lease_seconds)
+    for row in rows:
+        row.status = OutboxStatus.SENDING
+        row.lease_until = lease
+        row.attempts += 1
+    await session.flush()
+    return rows
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None
+) -> None:
+    """The message reached Telegram."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            telegram_message_id=telegram_message_id,
+            lease_until=None,
+        )
+    )
+
+
+async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:
+    """Send again later (Telegram asked us to wait, or the network failed)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.PENDING, available_at=at, lease_until=None, last_error=error[:300]
+        )
+    )
+
+
+async def mark_dropped(session: AsyncSession, message_id: int, *, error: str) -> None:
+    """Never send: the user blocked the bot, the chat is gone, or Telegram refused the message."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.DROPPED, lease_until=None, last_error=error[:300])
+    )
+
+
+async def reconcile_expired_leases(session: AsyncSession, *, now: datetime) -> int:
+    """Rows left SENDING by a sender that died: set aside for review, never resent.
+
+    A sender that died between marking and Telegram's answer can't know whether the message
+    went out; resending could send it twice, so livecart keeps the at-most-once promise.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        .values(status=OutboxStatus.REVIEW, last_error="sender lease expired: delivery unknown")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """How many messages wait to be sent."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    return int(count or 0)

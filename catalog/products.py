@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.errors import DomainError, InvalidInput, NotFound
 from catalog.models import Product, Shop
 
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 PRODUCT_FIELDS = frozenset(
     {
         "name",
@@ -38,7 +38,7 @@ def check_sku(sku: str) -> str:
     """SKUs are ASCII so they fit deep links and callback data."""
     if not SKU_RE.match(sku):
         raise InvalidInput(
-            "sku must be 1-64 characters of A-Z, a-z, 0-9, '_', '.' and '-'", field="sku"
+            "sku must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-' (they go into deep links)", field="sku"
         )
     return sku
 

@@ -104,7 +104,7 @@ async def upsert_shop(
     if shop is None:
         if not fields.get("name"):
             raise InvalidInput("a new shop needs a name", field="name")
-        shop = Shop(slug=slug, created_at=now)
+        shop = Shop(slug=slug, created_at=now, updated_at=now)
         session.add(shop)
     for key, value in fields.items():
         setattr(shop, key, value)

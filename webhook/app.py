@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, products, shops
+from webhook.routes import health, orders, products, shops, telegram
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -22,4 +22,5 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(shops.router)
     app.include_router(products.router)
     app.include_router(orders.router)
+    app.include_router(telegram.router)
     return app

@@ -15,7 +15,7 @@ router = APIRouter(
     prefix="/api/v1/shops/{shop}/products", tags=["products"], dependencies=[Authorized]
 )
 
-SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["apple-5kg"])]
+SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", examples=["apple-5kg"])]
 
 
 def product_out(product: Product, shop: Shop) -> ProductOut:

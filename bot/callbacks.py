@@ -1,0 +1,78 @@
+"""Every inline button's callback_data, typed and short (Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class Nav(StrEnum):
+    HOME = "h"
+    MARKET = "m"
+    SHOP = "s"
+    PRODUCT = "p"
+    CART = "c"
+    ORDERS = "o"
+    INFO = "i"
+    PRIVACY = "v"
+    LANGUAGE = "l"
+
+
+class NavCb(CallbackData, prefix="n"):
+    """Go to a screen: home, a market (id), a shop (id, page), a product (id)..."""
+
+    to: Nav
+    id: int = 0
+    page: int = 0
+
+
+class CartAction(StrEnum):
+    SET = "s"  # set the quantity to `qty` (0 removes): a repeated tap sets the same number
+    ADD = "a"  # the same, pressed on a product: the product screen stays
+    BUY = "b"  # set the quantity and go straight to checkout
+
+
+class CartCb(CallbackData, prefix="c"):
+    action: CartAction
+    product: int
+    qty: int
+
+
+class CheckoutAction(StrEnum):
+    START = "go"
+    PICKUP = "pu"
+    DELIVERY = "dl"
+    SAVED_ADDRESS = "sa"
+    CONFIRM = "ok"
+    EDIT = "ed"
+    ABORT = "no"
+
+
+class CheckoutCb(CallbackData, prefix="k"):
+    action: CheckoutAction
+    token: str = ""
+
+
+class OrderAction(StrEnum):
+    VIEW = "v"
+    CANCEL = "c"
+    CANCEL_CONFIRMED = "y"
+
+
+class OrderCb(CallbackData, prefix="o"):
+    action: OrderAction
+    order: int
+
+
+class LangCb(CallbackData, prefix="l"):
+    code: str
+
+
+class PrivacyAction(StrEnum):
+    FORGET = "f"
+    FORGET_CONFIRMED = "y"
+
+
+class PrivacyCb(CallbackData, prefix="v"):
+    action: PrivacyAction

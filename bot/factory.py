@@ -1,0 +1,125 @@
+"""Building the bot and its dispatcher: routers in order, middlewares, errors, storage."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.types import BotCommand, ErrorEvent
+from aiogram.utils.i18n import I18n
+
+from bot.deps import BotDeps
+from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware, supported_language
+from bot.routers import cart, checkout, language, my_orders, privacy, shop, start, typed_orders
+from catalog.errors import DomainError, NotFound
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def build_i18n(default_locale: str = "ko") -> I18n:
+    """Babel gettext catalogs from locales/ (compiled .mo files)."""
+    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain="messages")
+
+
+def build_bot(token: str, api_url: str, *, timeout: float = 30.0) -> Bot:
+    """A Bot talking to `api_url` (Telegram, or the simulator: the bot can't tell)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=None))
+
+
+def customer_routers() -> list[Router]:
+    """Feature routers in the order they must be tried: the catch-all typed orders last."""
+    return [
+        start.router,
+        language.router,
+        privacy.router,
+        checkout.router,
+        cart.router,
+        my_orders.router,
+        shop.router,
+        typed_orders.router,
+    ]
+
+
+def build_dispatcher(
+    deps: BotDeps,
+    i18n: I18n,
+    *,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+) -> Dispatcher:
+    """One dispatcher per process. Memory FSM by default; Redis storage for several instances.
+
+    Event isolation makes one user's updates run one at a time: ten fast taps can't race.
+    """
+    dp = Dispatcher(
+        storage=storage or MemoryStorage(),
+        events_isolation=events_isolation or SimpleEventIsolation(),
+    )
+    dp.update.outer_middleware(UpdateSessionMiddleware(deps, i18n))
+    CustomerLocaleMiddleware(i18n).setup(dp)
+    for router in customer_routers():
+        # routers are module-level; a second dispatcher (tests) needs them detached first
+        if router.parent_router is not None:
+            router._parent_router = None
+        dp.include_router(router)
+    dp.errors.register(_make_error_handler(i18n, deps.default_locale))
+    return dp
+
+
+def _make_error_handler(i18n: I18n, default_locale: str):  # type: ignore[no-untyped-def]
+    async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+        """Turn any failure into a short, kind message; log what was unexpected."""
+        update = event.update
+        user = None
+        chat_id = None
+        if update.message is not None:
+            user, chat_id = update.message.from_user, update.message.chat.id
+        elif update.callback_query is not None:
+            user = update.callback_query.from_user
+            chat_id = user.id
+        locale = supported_language(user.language_code if user else None, i18n, default_locale)
+        if isinstance(event.exception, DomainError):
+            log.info("update %s refused: %s", update.update_id, event.exception)
+        else:
+            log.exception("update %s failed", update.update_id, exc_info=event.exception)
+        with i18n.context(), i18n.use_locale(locale):
+            if isinstance(event.exception, NotFound):
+                text = i18n.gettext("Sorry, that is no longer available.")
+            else:
+                text = i18n.gettext("Sorry, something went wrong. Please try again.")
+            try:
+                if update.callback_query is not None:
+                    await bot.answer_callback_query(update.callback_query.id, text=text)
+                if chat_id is not None:
+                    await bot.send_message(chat_id, text)
+            except Exception:  # telling the user failed too; the log has the cause
+                log.warning("could not tell user about the error", exc_info=True)
+        return True
+
+    return on_error
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """The / menu in every language we speak."""
+    for locale in i18n.available_locales:
+        with i18n.context(), i18n.use_locale(locale):
+            _ = i18n.gettext
+            commands = [
+                BotCommand(command="start", description=_("Shops and markets")),
+                BotCommand(command="cart", description=_("My cart")),
+                BotCommand(command="orders", description=_("My orders")),
+                BotCommand(command="info", description=_("Seller information")),
+                BotCommand(command="privacy", description=_("My data and privacy")),
+                BotCommand(command="language", description=_("Language")),
+                BotCommand(command="help", description=_("How to order")),
+            ]
+        await bot.set_my_commands(commands, language_code=locale)

@@ -1,0 +1,68 @@
+"""Money, dates and counts for people, by the shop's locale, currency and time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime, format_time
+from babel.numbers import format_currency, get_currency_precision
+
+from catalog.models import Order, OrderStatus, Product, Shop
+
+BABEL_LOCALES = {"ko": "ko_KR", "en": "en_US"}
+
+
+def babel_locale(locale: str) -> str:
+    return BABEL_LOCALES.get(locale, locale)
+
+
+def money(amount: int, shop: Shop) -> str:
+    """₩32,000 — amounts are integer minor units of the shop's currency (KRW has none)."""
+    value = amount / (10 ** get_currency_precision(shop.currency))
+    return format_currency(value, shop.currency, locale=babel_locale(shop.locale))
+
+
+def local_time(moment: datetime, shop: Shop, locale: str) -> str:
+    """A time of day in the shop's time zone, in the reader's language: 오후 3:15."""
+    return format_time(
+        moment.astimezone(ZoneInfo(shop.timezone)), format="short", locale=babel_locale(locale)
+    )
+
+
+def local_datetime(moment: datetime, shop: Shop, locale: str) -> str:
+    """Date and time in the shop's time zone."""
+    return format_datetime(
+        moment.astimezone(ZoneInfo(shop.timezone)), format="medium", locale=babel_locale(locale)
+    )
+
+
+def stock_label(product: Product) -> str:
+    """ "3개 남음" or "품절": what an older customer needs to know about stock."""
+    if product.available <= 0:
+        return _("Sold out")
+    return _("{count} left").format(count=product.available)
+
+
+def status_label(status: OrderStatus) -> str:
+    labels = {
+        OrderStatus.PENDING_PAYMENT: _("Waiting for payment"),
+        OrderStatus.PAID: _("Paid"),
+        OrderStatus.ACCEPTED: _("Accepted by the shop"),
+        OrderStatus.READY: _("Ready for pickup"),
+        OrderStatus.SHIPPED: _("Shipped"),
+        OrderStatus.COMPLETED: _("Completed"),
+        OrderStatus.CANCELLED: _("Cancelled"),
+        OrderStatus.EXPIRED: _("Expired (not paid in time)"),
+        OrderStatus.REFUSED: _("Refused by the shop"),
+    }
+    return labels[status]
+
+
+def order_lines_text(order: Order) -> str:
+    """One line per item: 부사 사과 5kg × 2 = ₩64,000."""
+    return "\n".join(
+        f"{line.name} × {line.quantity} = {money(line.line_total, order.shop)}"
+        for line in order.lines
+    )

@@ -1,0 +1,101 @@
+"""One database transaction per update, the customer, the locale; replies after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from sqlalchemy.exc import IntegrityError
+
+from bot.deps import BotDeps
+from bot.replies import Replies
+from catalog.customers import ensure_customer
+from catalog.models import Customer, OutboxMessage, ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def supported_language(code: str | None, i18n: I18n, default: str) -> str:
+    """The user's Telegram language if we speak it ("en-US" -> "en"), else the default."""
+    if code:
+        base = code.split("-")[0].lower()
+        if base in i18n.available_locales:
+            return base
+    return default
+
+
+class UpdateSessionMiddleware(BaseMiddleware):
+    """Opens the update's transaction, skips an update seen before, commits once, then replies.
+
+    Telegram delivers at least once (webhook retries, a crash before getUpdates confirms):
+    the update id is recorded in the same transaction, so a repeat changes nothing.
+    """
+
+    def __init__(self, deps: BotDeps, i18n: I18n) -> None:
+        self.deps = deps
+        self.i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        bot: Bot = data["bot"]
+        user: User | None = data.get("event_from_user")
+        chat = data.get("event_chat")
+        chat_id = chat.id if chat is not None else (user.id if user else None)
+        replies = Replies(chat_id, event.callback_query)
+        now = self.deps.clock.now()
+        wrote_outbox = False
+        async with self.deps.sessionmaker() as session:
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessedUpdate(update_id=event.update_id, processed_at=now))
+                    await session.flush()
+            except IntegrityError:
+                log.info("update %s seen before; skipped", event.update_id)
+                await session.rollback()
+                return None
+            customer: Customer | None = None
+            if user is not None and not user.is_bot:
+                customer = await ensure_customer(
+                    session,
+                    telegram_user_id=user.id,
+                    chat_id=chat_id if chat_id is not None else user.id,
+                    name=user.full_name,
+                    language=supported_language(
+                        user.language_code, self.i18n, self.deps.default_locale
+                    ),
+                    now=now,
+                )
+            data.update(
+                session=session, customer=customer, now=now, replies=replies, deps=self.deps
+            )
+            try:
+                result = await handler(event, data)
+                wrote_outbox = any(isinstance(obj, OutboxMessage) for obj in session.new)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                replies.clear()
+                raise
+        if wrote_outbox:
+            self.deps.wake_sender()
+        await replies.flush(bot)
+        return result
+
+
+class CustomerLocaleMiddleware(I18nMiddleware):
+    """The language the customer chose (/language), else their Telegram app's, else Korean."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        customer: Customer | None = data.get("customer")
+        if customer is not None and customer.language in self.i18n.available_locales:
+            return customer.language
+        user: User | None = data.get("event_from_user")
+        return supported_language(
+            user.language_code if user else None, self.i18n, self.i18n.default_locale
+        )

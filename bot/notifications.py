@@ -1,0 +1,111 @@
+"""Turning outbox rows (what happened, to whom) into Telegram messages in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Nav, NavCb, OrderAction, OrderCb
+from bot.formatting import local_time, money, order_lines_text, status_label
+from catalog.models import Customer, Fulfilment, OrderStatus, OutboxMessage
+from catalog.orders import get_order
+from catalog.phones import display_phone
+
+
+@dataclass
+class Outgoing:
+    """One Telegram message: text (or a photo with caption) and buttons."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photo: bytes | str | None = None
+
+
+Renderer = Callable[[AsyncSession, OutboxMessage, str], Awaitable[Outgoing | None]]
+
+
+async def recipient_language(session: AsyncSession, chat_id: int, default: str) -> str:
+    """The language of whoever reads this chat (a customer's choice; vendors too)."""
+    language = await session.scalar(select(Customer.language).where(Customer.chat_id == chat_id))
+    return language or default
+
+
+def _order_button(order_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("📦 See my order"), callback_data=OrderCb(action=OrderAction.VIEW, order=order_id)
+    )
+    return kb.as_markup()
+
+
+async def render_order_placed(
+    session: AsyncSession, row: OutboxMessage, locale: str
+) -> Outgoing | None:
+    order = await get_order(session, int(row.payload["order_id"]))
+    lines = [
+        _("🧾 Order {code} received by {shop}.").format(code=order.code, shop=order.shop.name),
+        order_lines_text(order),
+        _("Total: {total}").format(total=money(order.total, order.shop)),
+    ]
+    if order.status is OrderStatus.PENDING_PAYMENT and order.expires_at is not None:
+        lines.append(
+            _("Please pay by {time}, or the order lapses.").format(
+                time=local_time(order.expires_at, order.shop, locale)
+            )
+        )
+    return Outgoing("\n".join(lines), _order_button(order.id))
+
+
+async def render_order_status(
+    session: AsyncSession, row: OutboxMessage, locale: str
+) -> Outgoing | None:
+    order = await get_order(session, int(row.payload["order_id"]))
+    status = OrderStatus(row.payload["status"])
+    text = _("Order {code}: {status}").format(code=order.code, status=status_label(status))
+    if status is OrderStatus.READY:
+        text += "\n" + _("You can pick it up at {shop}.").format(shop=order.shop.name)
+    if status is OrderStatus.EXPIRED:
+        text += "\n" + _("The items went back on sale. You can order again any time.")
+    return Outgoing(text, _order_button(order.id))
+
+
+async def render_vendor_order(
+    session: AsyncSession, row: OutboxMessage, locale: str
+) -> Outgoing | None:
+    order = await get_order(session, int(row.payload["order_id"]))
+    how = (
+        _("Pickup at the shop")
+        if order.fulfilment is Fulfilment.PICKUP
+        else _("Delivery to: {address}").format(address=order.address or "-")
+    )
+    lines = [
+        _("🔔 New order {code}").format(code=order.code),
+        order_lines_text(order),
+        _("Total: {total}").format(total=money(order.total, order.shop)),
+        how,
+    ]
+    if order.phone:
+        lines.append(_("Customer phone: {phone}").format(phone=display_phone(order.phone)))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🏪 Open the shop"), callback_data=NavCb(to=Nav.SHOP, id=order.shop_id))
+    return Outgoing("\n".join(lines), kb.as_markup())
+
+
+RENDERERS: dict[str, Renderer] = {
+    "order_placed": render_order_placed,
+    "order_status": render_order_status,
+    "vendor_order_paid": render_vendor_order,
+}
+
+
+async def render_text(session: AsyncSession, row: OutboxMessage, locale: str) -> Outgoing | None:
+    """A row that already carries its text (broadcasts, plain notices)."""
+    payload: dict[str, Any] = row.payload
+    return Outgoing(str(payload.get("text", "")))

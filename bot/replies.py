@@ -1,0 +1,128 @@
+"""Replies a handler wants to make, sent only after its transaction commits.
+
+A handler never talks to Telegram while it holds the database transaction: it queues what
+to say here, the session middleware commits, then flushes. A rolled-back update sends
+nothing, and the write lock (SQLite) is never held across a network call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
+
+
+@dataclass
+class _Toast:
+    callback_id: str
+    text: str | None
+    alert: bool
+
+
+class Replies:
+    """An ordered list of things to say to the user who caused this update."""
+
+    def __init__(self, chat_id: int | None, callback: CallbackQuery | None = None) -> None:
+        self.chat_id = chat_id
+        self._callback = callback
+        self._actions: list[Callable[[Bot], Awaitable[Any]]] = []
+        self._toast: _Toast | None = None
+
+    def send(self, text: str, markup: Markup = None, *, chat_id: int | None = None) -> None:
+        """Send a new text message (to this chat unless another is named)."""
+        target = chat_id if chat_id is not None else self.chat_id
+        if target is None:
+            return
+
+        async def action(bot: Bot) -> None:
+            await bot.send_message(target, text, reply_markup=markup)
+
+        self._actions.append(action)
+
+    def photo(self, photo: str | bytes, caption: str, markup: Markup = None) -> None:
+        """Send a photo (a URL, a file id, or PNG bytes) with a caption."""
+        target = self.chat_id
+        if target is None:
+            return
+        media: Any = BufferedInputFile(photo, "photo.png") if isinstance(photo, bytes) else photo
+
+        async def action(bot: Bot) -> None:
+            try:
+                await bot.send_photo(target, media, caption=caption, reply_markup=markup)
+            except TelegramBadRequest as exc:  # a dead photo URL must not lose the message
+                log.warning("photo failed (%s); sending text instead", exc.message)
+                await bot.send_message(
+                    target, caption, reply_markup=markup if not _is_reply_kb(markup) else None
+                )
+
+        self._actions.append(action)
+
+    def edit(self, message: Message | None, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace the text of the message a button was pressed on; send anew if it can't be."""
+        if message is None or message.photo or message.document:
+            self.send(text, markup)
+            return
+        chat_id, message_id = message.chat.id, message.message_id
+
+        async def action(bot: Bot) -> None:
+            try:
+                await bot.edit_message_text(
+                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
+            except TelegramBadRequest as exc:
+                if "message is not modified" in exc.message:
+                    return  # the same tap twice: the screen already shows this
+                await bot.send_message(chat_id, text, reply_markup=markup)
+
+        self._actions.append(action)
+
+    def toast(self, text: str | None = None, *, alert: bool = False) -> None:
+        """Answer the pressed button (a short notice at the top of the chat)."""
+        if self._callback is not None:
+            self._toast = _Toast(self._callback.id, text, alert)
+
+    def clear(self) -> None:
+        """Forget what was queued (the transaction failed: say nothing of it)."""
+        self._actions.clear()
+        self._toast = None
+
+    async def flush(self, bot: Bot) -> None:
+        """Send everything queued, in order; a pressed button is always answered."""
+        if self._callback is not None:
+            toast = self._toast or _Toast(self._callback.id, None, False)
+            try:
+                await bot.answer_callback_query(
+                    toast.callback_id, text=toast.text, show_alert=toast.alert
+                )
+            except TelegramBadRequest as exc:  # too old to answer: the rest still matters
+                log.info("callback answer refused: %s", exc.message)
+        actions, self._actions = self._actions, []
+        for action in actions:
+            await action(bot)
+
+
+def _is_reply_kb(markup: Markup) -> bool:
+    return isinstance(markup, ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply)
+
+
+def pressed_message(callback: CallbackQuery) -> Message | None:
+    """The message a button was pressed on, if Telegram still has it for us."""
+    message = callback.message
+    return message if isinstance(message, Message) else None

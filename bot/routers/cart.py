@@ -1,0 +1,89 @@
+"""The cart by buttons: add from a product, − / + / remove, order now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import CartAction, CartCb, Nav, NavCb
+from bot.cart_view import render_cart
+from bot.replies import Replies, pressed_message
+from bot.routers.checkout import start_checkout
+from bot.routers.shop import remember_shop, render_product
+from catalog.cart import set_cart_quantity
+from catalog.errors import NotFound
+from catalog.models import Customer, Product
+
+router = Router(name=__name__)
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.CART))
+async def on_cart(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    customer: Customer,
+    state: FSMContext,
+    replies: Replies,
+) -> None:
+    data = await state.get_data()
+    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    replies.edit(pressed_message(callback), text, markup)
+
+
+@router.message(Command("cart"))
+async def on_cart_command(
+    message: Message,
+    session: AsyncSession,
+    customer: Customer,
+    state: FSMContext,
+    replies: Replies,
+) -> None:
+    data = await state.get_data()
+    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    replies.send(text, markup)
+
+
+@router.callback_query(CartCb.filter())
+async def on_cart_button(
+    callback: CallbackQuery,
+    callback_data: CartCb,
+    session: AsyncSession,
+    customer: Customer,
+    state: FSMContext,
+    replies: Replies,
+    now: datetime,
+) -> None:
+    product = await session.get(Product, callback_data.product)
+    if product is None or product.is_hidden:
+        raise NotFound("product", callback_data.product)
+    qty = max(0, callback_data.qty)
+    if qty > product.available:
+        replies.toast(
+            _("Only {count} left.").format(count=product.available)
+            if product.available
+            else _("Sold out"),
+            alert=True,
+        )
+        return
+    await set_cart_quantity(session, customer, product, qty, now=now)
+    if callback_data.action is CartAction.BUY:
+        await remember_shop(state, product.shop_id, product.id)
+        await start_checkout(session, customer, state, replies)
+        return
+    if callback_data.action is CartAction.ADD:
+        replies.toast(_("In your cart: {count}").format(count=qty))
+        text, markup = await render_product(session, product, customer)
+        message = pressed_message(callback)
+        if message is not None and (message.photo or message.caption):
+            return  # a photo's caption can't become text: the toast tells the customer
+        replies.edit(message, text, markup)
+        return
+    data = await state.get_data()
+    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    replies.edit(pressed_message(callback), text, markup)

@@ -1,0 +1,269 @@
+"""Browsing: markets, shops, a shop's products in pages of buttons, one product, shop info."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import CartAction, CartCb, Nav, NavCb
+from bot.formatting import money, stock_label
+from bot.keyboards import home_button, main_menu
+from bot.replies import Replies, pressed_message
+from catalog.errors import NotFound
+from catalog.models import CartItem, Customer, Market, Product, Shop
+from catalog.products import list_products
+from catalog.shops import get_shop_by_id, list_markets, list_shops
+
+router = Router(name=__name__)
+
+PAGE_SIZE = 8
+
+
+async def remember_shop(state: FSMContext, shop_id: int, product_id: int | None = None) -> None:
+    """Typed orders ("3번 2개") refer to the list the customer saw last."""
+    await state.update_data(shop_id=shop_id, product_id=product_id)
+
+
+async def render_home(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup]:
+    """Markets and their shops, each one tap away."""
+    kb = InlineKeyboardBuilder()
+    markets = await list_markets(session)
+    for market in markets:
+        kb.button(text=f"🏬 {market.name}", callback_data=NavCb(to=Nav.MARKET, id=market.id))
+    for shop in await list_shops(session):
+        if shop.market_id is None and shop.is_open:
+            kb.button(text=f"🏪 {shop.name}", callback_data=NavCb(to=Nav.SHOP, id=shop.id))
+    kb.button(text=_("🛒 My cart"), callback_data=NavCb(to=Nav.CART))
+    kb.button(text=_("📦 My orders"), callback_data=NavCb(to=Nav.ORDERS))
+    kb.adjust(1)
+    text = _(
+        "Welcome to livecart! Pick a market or a shop below.\n"
+        "You can also type an order, like “3번 2개”."
+    )
+    return text, kb.as_markup()
+
+
+async def render_market(session: AsyncSession, market: Market) -> tuple[str, InlineKeyboardMarkup]:
+    kb = InlineKeyboardBuilder()
+    shops = [s for s in await list_shops(session, market.slug) if s.is_open]
+    for shop in shops:
+        kb.button(text=f"🏪 {shop.name}", callback_data=NavCb(to=Nav.SHOP, id=shop.id))
+    kb.row(home_button())
+    kb.adjust(*([1] * (len(shops) + 1)))
+    text = _("{market}: {count} shops. Tap a shop to see what it sells.").format(
+        market=market.name, count=len(shops)
+    )
+    return text, kb.as_markup()
+
+
+async def render_shop(
+    session: AsyncSession, shop: Shop, page: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of product buttons: "3. 부사 사과 5kg · ₩32,000" (the number customers type)."""
+    products = await list_products(session, shop)
+    pages = max(1, (len(products) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    kb = InlineKeyboardBuilder()
+    start = page * PAGE_SIZE
+    for number, product in enumerate(products[start : start + PAGE_SIZE], start=start + 1):
+        sold_out = _(" (sold out)") if product.available <= 0 else ""
+        kb.button(
+            text=f"{number}. {product.name} · {money(product.price, shop)}{sold_out}",
+            callback_data=NavCb(to=Nav.PRODUCT, id=product.id),
+        )
+    sizes = [1] * min(PAGE_SIZE, max(0, len(products) - start))
+    if pages > 1:
+        if page > 0:
+            kb.button(
+                text=_("◀ Previous"), callback_data=NavCb(to=Nav.SHOP, id=shop.id, page=page - 1)
+            )
+        if page < pages - 1:
+            kb.button(text=_("Next ▶"), callback_data=NavCb(to=Nav.SHOP, id=shop.id, page=page + 1))
+        sizes.append(2 if 0 < page < pages - 1 else 1)
+    kb.button(text=_("🛒 My cart"), callback_data=NavCb(to=Nav.CART))
+    kb.button(text=_("ℹ️ Shop info"), callback_data=NavCb(to=Nav.INFO, id=shop.id))
+    sizes.append(2)
+    kb.row(home_button())
+    kb.adjust(*sizes, 1)
+    if not shop.is_open:
+        text = _("{shop} is closed for orders right now.").format(shop=shop.name)
+    elif not products:
+        text = _("{shop} has nothing on sale right now.").format(shop=shop.name)
+    else:
+        text = _(
+            "🏪 {shop}\nTap a product, or type its number and how many, like “1번 2개”."
+        ).format(shop=shop.name)
+    return text, kb.as_markup()
+
+
+def product_caption(product: Product, shop: Shop, number: int | None) -> str:
+    prefix = f"{number}. " if number else ""
+    unit = f" / {product.unit}" if product.unit else ""
+    lines = [
+        f"{prefix}{product.name}",
+        f"{money(product.price, shop)}{unit}",
+        stock_label(product),
+    ]
+    if product.description:
+        lines.append(product.description[:200])
+    return "\n".join(lines)
+
+
+async def render_product(
+    session: AsyncSession, product: Product, customer: Customer | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The product with one-tap order buttons: 1, 2 or 3 units, or into the cart."""
+    shop = await get_shop_by_id(session, product.shop_id)
+    visible = await list_products(session, shop)
+    number = next((i for i, p in enumerate(visible, start=1) if p.id == product.id), None)
+    in_cart = 0
+    if customer is not None:
+        in_cart = (
+            await session.scalar(
+                select(CartItem.quantity).where(
+                    CartItem.customer_id == customer.id, CartItem.product_id == product.id
+                )
+            )
+            or 0
+        )
+    kb = InlineKeyboardBuilder()
+    sizes: list[int] = []
+    if product.available > 0:
+        for qty in (1, 2, 3):
+            if qty <= product.available:
+                label = _("Order {count}").format(count=qty) if qty == 1 else str(qty)
+                kb.button(
+                    text=label,
+                    callback_data=CartCb(action=CartAction.BUY, product=product.id, qty=qty),
+                )
+        sizes.append(min(3, product.available))
+        if in_cart + 1 <= product.available:
+            kb.button(
+                text=_("🛒 Add to cart (now {count})").format(count=in_cart)
+                if in_cart
+                else _("🛒 Add to cart"),
+                callback_data=CartCb(action=CartAction.ADD, product=product.id, qty=in_cart + 1),
+            )
+            sizes.append(1)
+    kb.button(text=_("◀ Back to the shop"), callback_data=NavCb(to=Nav.SHOP, id=shop.id))
+    sizes.append(1)
+    kb.adjust(*sizes)
+    return product_caption(product, shop, number), kb.as_markup()
+
+
+def show_product(
+    replies: Replies, product: Product, text: str, markup: InlineKeyboardMarkup
+) -> None:
+    if product.photo_url:
+        replies.photo(product.photo_url, text, markup)
+    else:
+        replies.send(text, markup)
+
+
+def render_shop_info(shop: Shop) -> list[str]:
+    """The seller identity 전자상거래법 asks for, then the terms (two short messages)."""
+    identity = _(
+        "ℹ️ {shop}\nBusiness name: {legal_name}\nRepresentative: {representative}\n"
+        "Business registration no.: {business_number}\nMail-order registration no.: {mail_order}\n"
+        "Address: {address}\nPhone: {phone}\nE-mail: {email}"
+    ).format(
+        shop=shop.name,
+        legal_name=shop.legal_name or "-",
+        representative=shop.representative or "-",
+        business_number=shop.business_number or "-",
+        mail_order=shop.mail_order_number or "-",
+        address=shop.address or "-",
+        phone=shop.phone or "-",
+        email=shop.email or "-",
+    )
+    terms = _(
+        "Delivery: {delivery}\nCancellation: {cancellation}\nRefunds: {refund}\n"
+        "You may withdraw from a purchase within 7 days of receiving it."
+    ).format(
+        delivery=shop.delivery_terms or "-",
+        cancellation=shop.cancellation_terms or "-",
+        refund=shop.refund_terms or "-",
+    )
+    return [identity, terms]
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.HOME))
+async def on_home(
+    callback: CallbackQuery, session: AsyncSession, replies: Replies, state: FSMContext
+) -> None:
+    await state.clear()
+    text, markup = await render_home(session)
+    replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.MARKET))
+async def on_market(
+    callback: CallbackQuery, callback_data: NavCb, session: AsyncSession, replies: Replies
+) -> None:
+    market = await session.get(Market, callback_data.id)
+    if market is None:
+        raise NotFound("market", callback_data.id)
+    text, markup = await render_market(session, market)
+    replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.SHOP))
+async def on_shop(
+    callback: CallbackQuery,
+    callback_data: NavCb,
+    session: AsyncSession,
+    replies: Replies,
+    state: FSMContext,
+) -> None:
+    shop = await get_shop_by_id(session, callback_data.id)
+    await remember_shop(state, shop.id)
+    text, markup = await render_shop(session, shop, callback_data.page)
+    replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.PRODUCT))
+async def on_product(
+    callback: CallbackQuery,
+    callback_data: NavCb,
+    session: AsyncSession,
+    replies: Replies,
+    state: FSMContext,
+    customer: Customer | None,
+) -> None:
+    product = await session.get(Product, callback_data.id)
+    if product is None or product.is_hidden:
+        raise NotFound("product", callback_data.id)
+    await remember_shop(state, product.shop_id, product.id)
+    text, markup = await render_product(session, product, customer)
+    show_product(replies, product, text, markup)
+
+
+@router.callback_query(NavCb.filter(F.to == Nav.INFO))
+async def on_info(
+    callback: CallbackQuery, callback_data: NavCb, session: AsyncSession, replies: Replies
+) -> None:
+    shop = await get_shop_by_id(session, callback_data.id)
+    for text in render_shop_info(shop):
+        replies.send(text)
+    replies.send(_("What next?"), main_menu(shop.id))
+
+
+@router.message(Command("info"))
+async def on_info_command(
+    message: Message, session: AsyncSession, replies: Replies, state: FSMContext
+) -> None:
+    shop_id = (await state.get_data()).get("shop_id")
+    if shop_id is None:
+        text, markup = await render_home(session)
+        replies.send(_("Which shop? Open a shop first, then tap “Shop info”."), markup)
+        return
+    shop = await get_shop_by_id(session, int(shop_id))
+    for text in render_shop_info(shop):
+        replies.send(text)
+    replies.send(_("What next?"), main_menu(shop.id))

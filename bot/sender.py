@@ -1,0 +1,276 @@
+"""The outbox sender: claims rows, renders them, sends within Telegram's limits, records the result.
+
+Two lanes run side by side: interactive (order messages, vendor alerts) and bulk (reminders,
+broadcasts), so a running broadcast never delays a customer's answer. Every send waits while
+Telegram's `retry_after` is in force, for the whole bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import I18n
+from aiolimiter import AsyncLimiter
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.notifications import RENDERERS, Outgoing, Renderer, recipient_language, render_text
+from catalog.clock import Clock
+from catalog.models import Customer, OutboxLane, OutboxMessage
+from catalog.outbox import (
+    claim_batch,
+    mark_dropped,
+    mark_sent,
+    reconcile_expired_leases,
+    reschedule,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+GONE_MARKERS = ("chat not found", "user is deactivated", "bot was blocked", "PEER_ID_INVALID")
+
+
+class RateLimits:
+    """Telegram's soft limits: ~30 messages/s per bot, ~1/s per chat; and retry_after pauses."""
+
+    def __init__(self, per_second: float, per_chat_per_second: float, clock: Clock) -> None:
+        self.bot = AsyncLimiter(per_second, 1)
+        self.per_chat_rate = per_chat_per_second
+        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        self._clock = clock
+        self._paused_until = 0.0
+
+    def chat(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            limiter = AsyncLimiter(1, 1 / self.per_chat_rate)
+            self._chats[chat_id] = limiter
+            if len(self._chats) > 50_000:
+                self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(chat_id)
+        return limiter
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send until then; a later, shorter pause never shortens it."""
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+
+    async def wait_if_paused(self) -> None:
+        loop = asyncio.get_running_loop()
+        # the deadline can move later while we sleep (another 429): look again after waking
+        while (delay := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+
+
+class OutboxSender:
+    """Sends what the outbox holds. Run `run()` as a task; call `wake()` after a commit."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        i18n: I18n,
+        *,
+        default_locale: str = "ko",
+        per_second: float = 25.0,
+        per_chat_per_second: float = 1.0,
+        lease_seconds: float = 60.0,
+        batch_size: int = 50,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
+        renderers: dict[str, Renderer] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.i18n = i18n
+        self.default_locale = default_locale
+        self.limits = RateLimits(per_second, per_chat_per_second, clock)
+        self.lease_seconds = lease_seconds
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.renderers = renderers or RENDERERS
+        self._wakeups = {lane: asyncio.Event() for lane in OutboxLane}
+        self.sent = 0
+
+    def wake(self) -> None:
+        """New rows were committed: look now instead of at the next poll."""
+        for event in self._wakeups.values():
+            event.set()
+
+    async def run(self) -> None:
+        """Reconcile what a dead sender left, then send both lanes until cancelled."""
+        async with self.sessionmaker() as session:
+            count = await reconcile_expired_leases(session, now=self.clock.now())
+            await session.commit()
+        if count:
+            log.warning(
+                "%d outbox rows were in flight when a sender died: marked for review", count
+            )
+        await asyncio.gather(*(self._lane_loop(lane) for lane in OutboxLane))
+
+    async def _lane_loop(self, lane: OutboxLane) -> None:
+        wakeup = self._wakeups[lane]
+        while True:
+            try:
+                sent = await self.drain(lane)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database blinked: keep the loop alive, try again soon
+                log.exception("outbox %s lane failed; retrying", lane.value)
+                sent = 0
+            if sent:
+                continue
+            wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), self.poll_interval)
+
+    async def drain(self, lane: OutboxLane) -> int:
+        """Claim and send one batch of due rows of `lane`; returns how many were handled."""
+        async with self.sessionmaker() as session:
+            rows = await claim_batch(
+                session,
+                lane=lane,
+                now=self.clock.now(),
+                limit=self.batch_size,
+                lease_seconds=self.lease_seconds,
+            )
+            await session.commit()
+        if not rows:
+            return 0
+        semaphore = asyncio.Semaphore(self.concurrency if lane is OutboxLane.BULK else 4)
+
+        async def one(row: OutboxMessage) -> None:
+            async with semaphore:
+                await self._deliver(row, lane)
+
+        await asyncio.gather(*(one(row) for row in rows))
+        return len(rows)
+
+    async def _render(self, row: OutboxMessage) -> Outgoing | None:
+        async with self.sessionmaker() as session:
+            locale = await recipient_language(session, row.chat_id, self.default_locale)
+            renderer = self.renderers.get(row.kind, render_text)
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                outgoing = await renderer(session, row, locale)
+            await session.commit()
+        return outgoing
+
+    async def _deliver(self, row: OutboxMessage, lane: OutboxLane) -> None:
+        try:
+            outgoing = await self._render(row)
+        except Exception as exc:
+            log.exception("outbox row %s could not be rendered", row.id)
+            await self._record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
+            return
+        if outgoing is None:
+            await self._record(partial(mark_dropped, message_id=row.id, error="nothing to say"))
+            return
+        while True:
+            await self.limits.wait_if_paused()
+            if lane is OutboxLane.BULK:
+                await self.limits.bot.acquire()
+            await self.limits.chat(row.chat_id).acquire()
+            await self.limits.wait_if_paused()
+            try:
+                message = await self._send(row.chat_id, outgoing)
+            except TelegramRetryAfter as exc:
+                self.limits.pause(exc.retry_after)
+                continue  # this row keeps its claim and goes out after the pause
+            except TelegramMigrateToChat as exc:
+                await self._record(partial(_migrate, row=row, new_chat_id=exc.migrate_to_chat_id))
+                row.chat_id = exc.migrate_to_chat_id
+                continue
+            except TelegramForbiddenError as exc:
+                await self._record(
+                    partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
+                )
+                return
+            except TelegramBadRequest as exc:
+                if any(marker in exc.message for marker in GONE_MARKERS):
+                    await self._record(
+                        partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
+                    )
+                else:
+                    log.error("Telegram refused outbox row %s: %s", row.id, exc.message)
+                    await self._record(partial(mark_dropped, message_id=row.id, error=exc.message))
+                return
+            except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
+                # the request may or may not have reached Telegram; we retry (at-least-once for
+                # this rare case) rather than lose an order message
+                await self._retry_later(row, repr(exc))
+                return
+            self.sent += 1
+            await self._record(
+                partial(
+                    mark_sent,
+                    message_id=row.id,
+                    now=self.clock.now(),
+                    telegram_message_id=message.message_id if message is not None else None,
+                )
+            )
+            return
+
+    async def _retry_later(self, row: OutboxMessage, error: str) -> None:
+        if row.attempts >= MAX_ATTEMPTS:
+            await self._record(partial(mark_dropped, message_id=row.id, error=f"gave up: {error}"))
+            return
+        backoff = min(600.0, 2.0**row.attempts) * (0.5 + random.random())
+        at = self.clock.now() + timedelta(seconds=backoff)
+        await self._record(partial(reschedule, message_id=row.id, at=at, error=error))
+
+    async def _send(self, chat_id: int, outgoing: Outgoing) -> Message | None:
+        if outgoing.photo is not None:
+            photo = (
+                BufferedInputFile(outgoing.photo, "image.png")
+                if isinstance(outgoing.photo, bytes)
+                else outgoing.photo
+            )
+            return await self.bot.send_photo(
+                chat_id, photo, caption=outgoing.text, reply_markup=outgoing.markup
+            )
+        return await self.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.markup)
+
+    async def _record(self, change: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        async with self.sessionmaker() as session:
+            await change(session)
+            await session.commit()
+
+
+async def _recipient_gone(
+    session: AsyncSession, *, row: OutboxMessage, reason: str, clock: Clock
+) -> None:
+    """Blocked, deactivated or deleted: never retry, and stop marketing to them."""
+    await mark_dropped(session, message_id=row.id, error=reason)
+    await session.execute(
+        update(Customer)
+        .where(Customer.chat_id == row.chat_id)
+        .values(blocked_at=clock.now(), marketing_revoked_at=clock.now())
+    )
+
+
+async def _migrate(session: AsyncSession, *, row: OutboxMessage, new_chat_id: int) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id).values(chat_id=new_chat_id)
+    )

@@ -1,0 +1,198 @@
+"""The `livecart` command: run, demo, worker, db upgrade, catalog import/export."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from livecart.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="livecart: a Telegram storefront for live-commerce shows.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Products in CSV.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[bold red]livecart: bad configuration:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run the bot and the HTTP server in one process (long polling unless a webhook URL is set)."""
+    from livecart.runtime import build_runtime, prepare_database, serve
+
+    settings = _settings()
+    _logging(verbose)
+    if settings.bot_token is None:
+        err.print("livecart: LIVECART_BOT_TOKEN is not set; running the HTTP API only.")
+
+    async def main() -> None:
+        runtime = await build_runtime(settings)
+        if settings.is_sqlite:
+            await prepare_database(runtime.services)
+        else:
+            await _check_schema(runtime.services)
+        out.print(f"livecart listening on http://{settings.http_host}:{settings.http_port}")
+        await serve(runtime)
+
+    _run(main())
+
+
+async def _check_schema(services: object) -> None:
+    from catalog.migrate import schema_is_current
+
+    if not await schema_is_current(services.engine):  # type: ignore[attr-defined]
+        err.print("livecart: the database schema is not current; run `livecart db upgrade` first.")
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="HTTP port (default LIVECART_HTTP_PORT)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run with the built-in Telegram simulator and a seeded market: no token needed."""
+    from livecart.demo import run_demo
+
+    overrides: dict[str, object] = {}
+    if port is not None:
+        overrides["http_port"] = port
+    settings = _settings(**overrides)
+    _logging(verbose)
+    _run(run_demo(settings, out))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create the database schema or migrate it to the newest version."""
+    from catalog.migrate import upgrade_database
+    from livecart.services import build_services
+
+    settings = _settings()
+
+    async def main() -> None:
+        services = build_services(settings)
+        try:
+            await upgrade_database(services.engine, revision)
+        finally:
+            await services.close()
+
+    _run(main())
+    out.print(f"database at {_safe_url(settings.database_url)} is at revision {revision}")
+
+
+@catalog_app.command("import")
+def catalog_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import products from CSV (market,shop,sku,name,unit,price,stock,description,photo_url).
+
+    All rows apply or none; a re-import updates products in place.
+    """
+    from catalog.product_csv import CsvImportError, import_products
+    from livecart.services import build_services
+
+    settings = _settings()
+    text = file.read_text(encoding="utf-8-sig")
+
+    async def main() -> None:
+        services = build_services(settings)
+        try:
+            if settings.is_sqlite:
+                from catalog.migrate import upgrade_database
+
+                await upgrade_database(services.engine)
+            async with services.sessionmaker() as session:
+                summary = await import_products(session, text, now=services.clock.now())
+                await session.commit()
+        finally:
+            await services.close()
+        out.print(
+            f"imported {file.name}: {summary.created} products created, "
+            f"{summary.updated} updated"
+            + (f"; new shops: {', '.join(summary.shops_created)}" if summary.shops_created else "")
+        )
+
+    try:
+        _run(main())
+    except CsvImportError as exc:
+        err.print(f"livecart: {file.name} was not imported, nothing changed:")
+        for line, message in exc.problems:
+            err.print(f"  line {line}: {message}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@catalog_app.command("export")
+def catalog_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+    ] = None,
+    shop: Annotated[list[str] | None, typer.Option(help="only these shop slugs")] = None,
+) -> None:
+    """Export products as CSV with the import header (edit it and import it back)."""
+    from catalog.product_csv import export_products
+    from livecart.services import build_services
+
+    settings = _settings()
+
+    async def main() -> str:
+        services = build_services(settings)
+        try:
+            async with services.sessionmaker() as session:
+                return await export_products(session, shop or None)
+        finally:
+            await services.close()
+
+    text = _run(main())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Running livecart: the HTTP server, the bot (polling or webhook), the outbox sender, and
+the periodic jobs, all in one asyncio process, stopped cleanly on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import uvicorn
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from aiogram.utils.i18n import I18n
+from fastapi import FastAPI
+from sqlalchemy import delete
+
+from bot.deps import BotDeps
+from bot.factory import build_bot, build_dispatcher, build_i18n, register_commands
+from bot.sender import OutboxSender
+from catalog.clock import Clock
+from catalog.migrate import upgrade_database
+from catalog.models import ProcessedUpdate
+from catalog.orders import expire_unpaid_orders
+from livecart.services import Services, build_services
+from livecart.settings import Settings
+from webhook.app import create_app
+from webhook.context import WebContext
+
+log = logging.getLogger("livecart")
+
+EXPIRY_INTERVAL_SECONDS = 15.0
+PROCESSED_UPDATES_KEPT = timedelta(hours=48)  # Telegram drops undelivered updates after 24 h
+
+
+@dataclass
+class Runtime:
+    """Everything one `livecart run` process holds; built by `build_runtime`."""
+
+    settings: Settings
+    services: Services
+    i18n: I18n
+    bot: Bot | None
+    dispatcher: Dispatcher | None
+    sender: OutboxSender | None
+    web: WebContext
+    app: FastAPI
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    web_port: int | None = None
+
+
+async def prepare_database(services: Services) -> None:
+    """SQLite (the embedded default) is migrated on start; PostgreSQL by `livecart db upgrade`,
+    which several instances may also run at once safely (advisory lock)."""
+    await upgrade_database(services.engine)
+
+
+async def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, services: Services | None = None
+) -> Runtime:
+    """Wire settings into services, bot, dispatcher, sender and the HTTP app."""
+    services = services or build_services(settings, clock)
+    i18n = build_i18n(settings.default_locale)
+    web = WebContext(
+        sessionmaker=services.sessionmaker,
+        clock=services.clock,
+        api_token=settings.api_token.get_secret_value() if settings.api_token else None,
+        default_locale=settings.default_locale,
+        reservation_minutes=settings.reservation_minutes,
+    )
+    bot = dispatcher = sender = None
+    if settings.bot_token is not None:
+        bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+        sender = OutboxSender(
+            bot,
+            services.sessionmaker,
+            services.clock,
+            i18n,
+            default_locale=settings.default_locale,
+            per_second=settings.send_rate_per_second,
+            per_chat_per_second=settings.send_rate_per_chat_per_second,
+        )
+        deps = BotDeps(
+            sessionmaker=services.sessionmaker,
+            clock=services.clock,
+            default_locale=settings.default_locale,
+            reservation_minutes=settings.reservation_minutes,
+            public_base_url=settings.public_base_url,
+            wake_sender=sender.wake,
+        )
+        dispatcher = build_dispatcher(deps, i18n, **await _fsm_storage(settings))
+        web.after_commit = sender.wake
+        if settings.webhook_base_url:
+            web.telegram_secret = (
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            )
+            web.telegram_handler = _webhook_handler(dispatcher, bot)
+    app = create_app(web)
+    return Runtime(settings, services, i18n, bot, dispatcher, sender, web, app)
+
+
+async def _fsm_storage(settings: Settings) -> dict[str, Any]:
+    """Redis FSM storage and event isolation when several instances share the users."""
+    if not settings.redis_url:
+        return {}
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    storage = RedisStorage.from_url(settings.redis_url)
+    return {"storage": storage, "events_isolation": storage.create_isolation()}
+
+
+def _webhook_handler(
+    dispatcher: Dispatcher, bot: Bot
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def handle(update: dict[str, Any]) -> None:
+        await dispatcher.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+
+    return handle
+
+
+async def _periodic(name: str, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("periodic job %s failed; will try again", name)
+        await asyncio.sleep(interval)
+
+
+async def expire_and_prune(runtime: Runtime) -> None:
+    """Expire lapsed reservations (their stock returns) and forget old update ids."""
+    now = runtime.services.clock.now()
+    async with runtime.services.sessionmaker() as session:
+        while await expire_unpaid_orders(session, now=now):
+            await session.commit()
+        await session.execute(
+            delete(ProcessedUpdate).where(
+                ProcessedUpdate.processed_at < now - PROCESSED_UPDATES_KEPT
+            )
+        )
+        await session.commit()
+    if runtime.sender is not None:
+        runtime.sender.wake()
+
+
+async def _start_bot(runtime: Runtime) -> None:
+    """Wait for Telegram (with backoff), register commands, then poll or set the webhook."""
+    bot, dispatcher, settings = runtime.bot, runtime.dispatcher, runtime.settings
+    assert bot is not None and dispatcher is not None
+    delay = 1.0
+    while True:
+        try:
+            me = await bot.get_me()
+            break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("Telegram is not answering (%s); retrying in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
+    log.info("bot @%s is up", me.username)
+    await register_commands(bot, runtime.i18n)
+    if settings.webhook_base_url:
+        url = settings.webhook_base_url.rstrip("/") + "/telegram/webhook"
+        await bot.set_webhook(
+            url,
+            secret_token=runtime.web.telegram_secret,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        log.info("webhook set to %s", url)
+        return
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+
+
+async def serve(runtime: Runtime, *, started: asyncio.Event | None = None) -> None:
+    """Run until cancelled (or SIGINT/SIGTERM when in the main thread); then close cleanly."""
+    settings = runtime.settings
+    config = uvicorn.Config(
+        runtime.app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(server.serve(), name="http")]
+    while not server.started:
+        if tasks[0].done():
+            await tasks[0]  # the port is taken, say: raise it
+            raise RuntimeError("the HTTP server stopped during start-up")
+        await asyncio.sleep(0.02)
+    runtime.web_port = server.servers[0].sockets[0].getsockname()[1]
+    tasks.append(
+        asyncio.create_task(
+            _periodic("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            name="expiry",
+        )
+    )
+    if runtime.sender is not None:
+        tasks.append(asyncio.create_task(runtime.sender.run(), name="sender"))
+    if runtime.bot is not None:
+        tasks.append(asyncio.create_task(_start_bot(runtime), name="bot"))
+    for job in runtime.background:
+        tasks.append(asyncio.create_task(job()))
+    if started is not None:
+        started.set()
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _pending = await asyncio.wait(
+            [stopper, *[t for t in tasks if t.get_name() in ("http", "sender", "expiry")]],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        server.should_exit = True
+        for task in tasks[1:]:
+            task.cancel()
+        stopper.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        if runtime.dispatcher is not None:
+            with contextlib.suppress(Exception):
+                await runtime.dispatcher.storage.close()
+        if runtime.bot is not None:
+            await runtime.bot.session.close()
+        await runtime.services.close()
