@@ -2,7 +2,7 @@
 
 A customer watching a live show types "사가" for "사과", "감쟈" for "감자" or "aple" for "Apple".
 Hangul syllables are compared both whole (one syllable = one edit) and decomposed into jamo, so
-"사가" is one vowel away from "사과" while "사람" is two. Pure functions, no I/O.
+"사가" is one vowel away from "사과" while "사람" is three jamo away. Pure functions, no I/O.
 
 Ranking tiers (each `Match.score` falls in its tier's band, so a higher tier always wins):
 
@@ -13,8 +13,8 @@ EXACT              1.00          same text after `normalize_text`, spaces ignore
 PREFIX             0.81 - 0.84   the query starts the name or one of its words
 SUBSTRING          0.80 - 0.82   the query is inside the name ("사과" in "꿀사과")
 NAME_IN_QUERY      0.60 - 0.78   the whole name is inside a longer query ("apple" in "apples")
-TYPO               0.40 - 0.58   few syllable edits and few jamo edits (budgets grow with length)
-JAMO               0.10 - 0.38   only jamo-level closeness ("갬쟈" ~ "감자"): worth a "did you mean"
+TYPO               0.46 - 0.58   few syllable edits and few jamo edits (budgets grow with length)
+JAMO               0.14 - 0.38   only jamo-level closeness ("갬쟈" ~ "감자"): worth a "did you mean"
 =================  ============  ===========================================================
 
 Inside PREFIX and SUBSTRING the spread is below `AMBIGUITY_MARGIN`: every name that contains the
@@ -337,7 +337,6 @@ def _fuzzy_score(query: _Prepared, name: _Prepared) -> tuple[float, MatchKind] |
     if len(query.jamo_set - name.jamo_set) > loose_budget:
         return None  # every jamo the name lacks costs at least one edit
 
-
     best: tuple[float, MatchKind] | None = None
     targets = ((name.compact, name.compact_jamo), *zip(name.words, name.word_jamo, strict=True))
     for text, jamo in targets:
@@ -347,9 +346,7 @@ def _fuzzy_score(query: _Prepared, name: _Prepared) -> tuple[float, MatchKind] |
         if jamo_edits > loose_budget:
             continue
         steps = max(jamo_edits, 1) - 1
-        if jamo_edits <= jamo_budget and (
-            _levenshtein(query.compact, text) <= syllable_budget
-        ):
+        if jamo_edits <= jamo_budget and (_levenshtein(query.compact, text) <= syllable_budget):
             found = (_TYPO_TOP - _TYPO_STEP * steps, MatchKind.TYPO)
         else:
             found = (_JAMO_TOP - _JAMO_STEP * steps, MatchKind.JAMO)
