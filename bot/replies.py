@@ -104,18 +104,23 @@ class Replies:
         self._toast = None
 
     async def flush(self, bot: Bot) -> None:
-        """Send everything queued, in order; a pressed button is always answered."""
-        if self._callback is not None:
-            toast = self._toast or _Toast(self._callback.id, None, False)
-            try:
-                await bot.answer_callback_query(
-                    toast.callback_id, text=toast.text, show_alert=toast.alert
-                )
-            except TelegramBadRequest as exc:  # too old to answer: the rest still matters
-                log.info("callback answer refused: %s", exc.message)
+        """Send everything queued, in order; then answer the pressed button, always.
+
+        The answer comes last so that "answered" means the screen is up to date.
+        """
         actions, self._actions = self._actions, []
-        for action in actions:
-            await action(bot)
+        try:
+            for action in actions:
+                await action(bot)
+        finally:
+            if self._callback is not None:
+                toast = self._toast or _Toast(self._callback.id, None, False)
+                try:
+                    await bot.answer_callback_query(
+                        toast.callback_id, text=toast.text, show_alert=toast.alert
+                    )
+                except TelegramBadRequest as exc:  # too old to answer
+                    log.info("callback answer refused: %s", exc.message)
 
 
 def _is_reply_kb(markup: Markup) -> bool:

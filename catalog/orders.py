@@ -166,8 +166,9 @@ async def place_order(
     product_ids = [line.product_id for line in lines]
     products = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
     plan = plan_order(shop, products, lines, fulfilment)
+    # The stock rows are the contended ones: everything else is written first, so their locks
+    # are held only from the reservation to the commit.
     async with session.begin_nested():
-        await reserve_stock(session, plan.quantities)
         order = Order(
             code=new_order_code(),
             shop_id=shop.id,
@@ -211,16 +212,18 @@ async def place_order(
         ]
         session.add(order)
         await session.flush()
-    if customer is not None:
-        await enqueue_notification(
-            session,
-            chat_id=customer.chat_id,
-            kind="order_placed",
-            data={"order_id": order.id, "code": order.code, "status": order.status.value},
-            ref=f"order:{order.id}",
-            dedupe_key=f"order:{order.id}:placed",
-            now=now,
-        )
+        if customer is not None:
+            await enqueue_notification(
+                session,
+                chat_id=customer.chat_id,
+                kind="order_placed",
+                data={"order_id": order.id, "code": order.code, "status": order.status.value},
+                ref=f"order:{order.id}",
+                dedupe_key=f"order:{order.id}:placed",
+                now=now,
+            )
+            await session.flush()
+        await reserve_stock(session, plan.quantities)
     return order
 
 

@@ -38,7 +38,8 @@ def check_sku(sku: str) -> str:
     """SKUs are ASCII so they fit deep links and callback data."""
     if not SKU_RE.match(sku):
         raise InvalidInput(
-            "sku must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-' (they go into deep links)", field="sku"
+            "sku must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-' (they go into deep links)",
+            field="sku",
         )
     return sku
 

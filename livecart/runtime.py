@@ -179,8 +179,10 @@ async def _start_bot(runtime: Runtime) -> None:
     await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
 
 
-async def serve(runtime: Runtime, *, started: asyncio.Event | None = None) -> None:
-    """Run until cancelled (or SIGINT/SIGTERM when in the main thread); then close cleanly."""
+async def serve(
+    runtime: Runtime, *, started: asyncio.Event | None = None, handle_signals: bool = True
+) -> None:
+    """Run until cancelled (or SIGINT/SIGTERM if `handle_signals`); then close cleanly."""
     settings = runtime.settings
     config = uvicorn.Config(
         runtime.app,
@@ -193,9 +195,10 @@ async def serve(runtime: Runtime, *, started: asyncio.Event | None = None) -> No
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(server.serve(), name="http")]
     while not server.started:
         if tasks[0].done():
@@ -232,6 +235,10 @@ async def serve(runtime: Runtime, *, started: asyncio.Event | None = None) -> No
             task.cancel()
         stopper.cancel()
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
         if runtime.dispatcher is not None:
             with contextlib.suppress(Exception):
                 await runtime.dispatcher.storage.close()

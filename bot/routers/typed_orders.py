@@ -12,14 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from catalog.order_text import (
-    AmbiguousIntent,
-    CancelIntent,
-    OrderIntent,
-    ProductRef,
-    QuantityIntent,
-    parse_order_text,
-)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +21,14 @@ from bot.replies import Replies
 from bot.routers.my_orders import render_orders
 from catalog.cart import add_to_cart
 from catalog.models import Customer, Product, Shop
+from catalog.order_text import (
+    AmbiguousIntent,
+    CancelIntent,
+    OrderIntent,
+    ProductRef,
+    QuantityIntent,
+    parse_order_text,
+)
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
 

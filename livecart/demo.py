@@ -1,0 +1,89 @@
+"""`livecart demo`: the bot, the HTTP API and the Telegram simulator in one process, with a
+seeded market, so a newcomer sees the whole story without a Telegram account."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.product_csv import ImportSummary, import_products
+from catalog.shops import upsert_shop
+from livecart.settings import Settings
+
+DEMO_TOKEN = "1000000001:livecart-demo-token"
+DEMO_BOT_USERNAME = "livecart_demo_bot"
+
+
+def demo_csv() -> str:
+    return resources.files("livecart").joinpath("data/demo_market.csv").read_text("utf-8")
+
+
+def demo_shop_details() -> dict[str, dict[str, Any]]:
+    text = resources.files("livecart").joinpath("data/demo_shops.json").read_text("utf-8")
+    details: dict[str, dict[str, Any]] = json.loads(text)
+    return details
+
+
+async def seed_demo_market(session: AsyncSession, *, now: datetime) -> ImportSummary:
+    """Import the demo market's products and give its shops their seller identity and terms."""
+    summary = await import_products(session, demo_csv(), now=now)
+    for slug, fields in demo_shop_details().items():
+        await upsert_shop(session, slug=slug, now=now, fields=fields)
+    return summary
+
+
+async def run_demo(settings: Settings, console: Console) -> None:
+    """Start the simulator on the HTTP port's /sim path, seed the market, run the bot."""
+    from livecart.runtime import build_runtime, prepare_database, serve
+    from livecart.simulator import Simulator, create_simulator_app
+
+    api_token = settings.api_token.get_secret_value() if settings.api_token else None
+    api_token = api_token or secrets.token_urlsafe(18)
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    settings = settings.model_copy(
+        update={
+            "bot_token": settings.bot_token or _secret(DEMO_TOKEN),
+            "telegram_api_url": f"{base}/sim",
+            "webhook_base_url": None,
+            "api_token": _secret(api_token),
+        }
+    )
+    simulator = Simulator()
+    assert settings.bot_token is not None
+    simulator.register_bot(settings.bot_token.get_secret_value(), DEMO_BOT_USERNAME, "livecart")
+    runtime = await build_runtime(settings)
+    await prepare_database(runtime.services)
+    async with runtime.services.sessionmaker() as session:
+        summary = await seed_demo_market(session, now=runtime.services.clock.now())
+        await session.commit()
+    runtime.app.mount("/sim", create_simulator_app(simulator))
+    customer = simulator.create_user(first_name="김영희", language_code="ko")
+    console.print(
+        f"[bold]livecart demo[/] on {base}\n"
+        f"  market seeded: {summary.created + summary.updated} products "
+        f"({', '.join(demo_shop_details())})\n"
+        f"  REST API: {base}/docs  (Authorization: Bearer {api_token})\n"
+        f"  Telegram simulator: {base}/sim  (control API under {base}/sim/control)\n"
+        f"  a customer to play: user id {customer.id}; for example:\n"
+        f"    curl -s -X POST {base}/sim/control/users/{customer.id}/text "
+        f"-H 'content-type: application/json' -d '{{\"text\": \"/start shop_ganada-fruit\"}}'\n"
+        f"    curl -s {base}/sim/control/chats/{customer.id}/messages\n"
+        "  Ctrl-C stops it.",
+        highlight=False,
+    )
+    try:
+        await serve(runtime)
+    finally:
+        await simulator.aclose()
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
