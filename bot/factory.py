@@ -13,9 +13,10 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommand, ErrorEvent
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.deps import BotDeps
-from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware, supported_language
+from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
 from bot.routers import cart, checkout, language, my_orders, privacy, shop, start, typed_orders
 from catalog.errors import DomainError, NotFound
 
@@ -71,41 +72,37 @@ def build_dispatcher(
         if router.parent_router is not None:
             router._parent_router = None
         dp.include_router(router)
-    dp.errors.register(_make_error_handler(i18n, deps.default_locale))
+    dp.errors.register(on_error)
     return dp
 
 
-def _make_error_handler(i18n: I18n, default_locale: str):  # type: ignore[no-untyped-def]
-    async def on_error(event: ErrorEvent, bot: Bot) -> bool:
-        """Turn any failure into a short, kind message; log what was unexpected."""
-        update = event.update
-        user = None
-        chat_id = None
-        if update.message is not None:
-            user, chat_id = update.message.from_user, update.message.chat.id
-        elif update.callback_query is not None:
-            user = update.callback_query.from_user
-            chat_id = user.id
-        locale = supported_language(user.language_code if user else None, i18n, default_locale)
-        if isinstance(event.exception, DomainError):
-            log.info("update %s refused: %s", update.update_id, event.exception)
-        else:
-            log.exception("update %s failed", update.update_id, exc_info=event.exception)
-        with i18n.context(), i18n.use_locale(locale):
-            if isinstance(event.exception, NotFound):
-                text = i18n.gettext("Sorry, that is no longer available.")
-            else:
-                text = i18n.gettext("Sorry, something went wrong. Please try again.")
-            try:
-                if update.callback_query is not None:
-                    await bot.answer_callback_query(update.callback_query.id, text=text)
-                if chat_id is not None:
-                    await bot.send_message(chat_id, text)
-            except Exception:  # telling the user failed too; the log has the cause
-                log.warning("could not tell user about the error", exc_info=True)
-        return True
+async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+    """Turn any failure into a short, kind message (in the user's language); log the unexpected.
 
-    return on_error
+    It runs after the update's transaction was rolled back, inside the locale middleware.
+    """
+    update = event.update
+    chat_id = None
+    if update.message is not None:
+        chat_id = update.message.chat.id
+    elif update.callback_query is not None:
+        chat_id = update.callback_query.from_user.id
+    if isinstance(event.exception, DomainError):
+        log.info("update %s refused: %s", update.update_id, event.exception)
+    else:
+        log.error("update %s failed", update.update_id, exc_info=event.exception)
+    if isinstance(event.exception, NotFound):
+        text = _("Sorry, that is no longer available.")
+    else:
+        text = _("Sorry, something went wrong. Please try again.")
+    try:
+        if update.callback_query is not None:
+            await bot.answer_callback_query(update.callback_query.id, text=text)
+        if chat_id is not None:
+            await bot.send_message(chat_id, text)
+    except Exception:  # telling the user failed too; the log has the cause
+        log.warning("could not tell the user about the error", exc_info=True)
+    return True
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

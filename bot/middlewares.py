@@ -81,6 +81,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
             except BaseException:
                 await session.rollback()
                 replies.clear()
+                data.pop("customer", None)  # detached now: nothing after this may touch it
                 raise
         if wrote_outbox:
             self.deps.wake_sender()
@@ -92,9 +93,9 @@ class CustomerLocaleMiddleware(I18nMiddleware):
     """The language the customer chose (/language), else their Telegram app's, else Korean."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        customer: Customer | None = data.get("customer")
-        if customer is not None and customer.language in self.i18n.available_locales:
-            return customer.language
+        language: str | None = data.get("customer_language")
+        if language is not None and language in self.i18n.available_locales:
+            return language
         user: User | None = data.get("event_from_user")
         return supported_language(
             user.language_code if user else None, self.i18n, self.i18n.default_locale

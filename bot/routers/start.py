@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.deep_links import parse_payload
 from bot.keyboards import main_menu
 from bot.replies import Replies
 from bot.routers.shop import (
@@ -25,20 +26,6 @@ from catalog.models import Customer, Market, Product, Shop
 router = Router(name=__name__)
 
 
-def parse_deep_link(payload: str) -> tuple[str, str, str] | None:
-    """`market_<slug>`, `shop_<slug>` or `product_<shop>_<sku>` -> (kind, slug, sku)."""
-    kind, _sep, rest = payload.partition("_")
-    if not rest:
-        return None
-    if kind in ("market", "shop"):
-        return kind, rest, ""
-    if kind == "product":
-        shop, _sep, sku = rest.partition("_")  # shop slugs have no "_", SKUs may
-        if shop and sku:
-            return kind, shop, sku
-    return None
-
-
 @router.message(CommandStart(deep_link=True))
 async def on_deep_link(
     message: Message,
@@ -49,9 +36,9 @@ async def on_deep_link(
     customer: Customer | None,
 ) -> None:
     await state.clear()
-    parsed = parse_deep_link(command.args or "")
+    parsed = parse_payload(command.args or "")
     if parsed is not None:
-        kind, slug, sku = parsed
+        kind, slug, sku = parsed.kind, parsed.slug, parsed.sku
         if kind == "market":
             market = await session.scalar(select(Market).where(Market.slug == slug))
             if market is not None:

@@ -125,18 +125,19 @@ class Livecart:
 
 @contextlib.asynccontextmanager
 async def running_livecart(
-    database_url: str, clock: FrozenClock, *, webhook: bool = False, **overrides: Any
+    database_url: str, clock: FrozenClock, **overrides: Any
 ) -> AsyncIterator[Livecart]:
     async with run_simulator() as sim:
         sim.simulator.register_bot(TOKEN, "livecart_test_bot", "livecart")
-        settings = load_settings(
-            bot_token=TOKEN,
-            telegram_api_url=sim.base_url,
-            database_url=database_url,
-            http_port=0,
-            api_token=API_TOKEN,
+        values: dict[str, Any] = {
+            "bot_token": TOKEN,
+            "telegram_api_url": sim.base_url,
+            "database_url": database_url,
+            "http_port": 0,
+            "api_token": API_TOKEN,
             **overrides,
-        )
+        }
+        settings = load_settings(**values)
         runtime = await build_runtime(settings, clock=clock)
         async with runtime.services.sessionmaker() as session:
             await seed_demo_market(session, now=clock.now())
