@@ -4,8 +4,8 @@ without an unhandled exception."""
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
+import os
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -103,5 +103,8 @@ async def test_random_texts_and_forged_buttons_never_break_the_bot(
         await livecart.client.wait_for_messages(
             person.user_id, count=1, after=last_user, timeout=60
         )
+        # every text got at least one answer (updates of one user are handled in order)
+        answers = [m for m in await person.messages() if m["from_bot"]]
+        assert len(answers) >= texts_sent
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == [], [r.getMessage() for r in failures[:5]]
