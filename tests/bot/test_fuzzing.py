@@ -97,14 +97,7 @@ async def test_random_texts_and_forged_buttons_never_break_the_bot(
     for person, (texts_sent, presses) in zip(people, results, strict=True):
         for callback_id in presses:
             await livecart.client.wait_for_callback_answer(callback_id, timeout=60)
-        messages = await person.messages()
-        user_texts = [m for m in messages if not m["from_bot"]]
-        last_user = max(m["message_id"] for m in user_texts)
-        await livecart.client.wait_for_messages(
-            person.user_id, count=1, after=last_user, timeout=60
-        )
-        # every text got at least one answer (updates of one user are handled in order)
-        answers = [m for m in await person.messages() if m["from_bot"]]
-        assert len(answers) >= texts_sent
+        # every text gets at least one answer (plus the shop screen at the start)
+        await livecart.client.wait_for_messages(person.user_id, count=texts_sent + 1, timeout=60)
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == [], [r.getMessage() for r in failures[:5]]
