@@ -72,7 +72,13 @@ class UpdateSessionMiddleware(BaseMiddleware):
                     now=now,
                 )
             data.update(
-                session=session, customer=customer, now=now, replies=replies, deps=self.deps
+                session=session,
+                customer=customer,
+                # a plain string: still readable by the error handler after a rollback
+                customer_language=customer.language if customer is not None else None,
+                now=now,
+                replies=replies,
+                deps=self.deps,
             )
             try:
                 result = await handler(event, data)

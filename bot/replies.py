@@ -7,13 +7,19 @@ nothing, and the write lock (SQLite) is never held across a network call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -111,16 +117,41 @@ class Replies:
         actions, self._actions = self._actions, []
         try:
             for action in actions:
-                await action(bot)
+                await with_retries(action, bot)
         finally:
             if self._callback is not None:
                 toast = self._toast or _Toast(self._callback.id, None, False)
-                try:
+
+                async def answer(bot: Bot) -> None:
                     await bot.answer_callback_query(
                         toast.callback_id, text=toast.text, show_alert=toast.alert
                     )
+
+                try:
+                    await with_retries(answer, bot)
                 except TelegramBadRequest as exc:  # too old to answer
                     log.info("callback answer refused: %s", exc.message)
+
+
+async def with_retries(
+    action: Callable[[Bot], Awaitable[Any]], bot: Bot, *, attempts: int = 4
+) -> Any:
+    """Call Telegram, waiting out `retry_after` and backing off on 5xx and network errors.
+
+    A reply is worth a short wait: the customer is looking at the chat right now.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await action(bot)
+        except TelegramRetryAfter as exc:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(exc.retry_after)
+        except (TelegramServerError, TelegramNetworkError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+    return None
 
 
 def _is_reply_kb(markup: Markup) -> bool:

@@ -150,20 +150,25 @@ async def expire_and_prune(runtime: Runtime) -> None:
 
 
 async def _start_bot(runtime: Runtime) -> None:
-    """Wait for Telegram (with backoff), register commands, then poll or set the webhook."""
-    bot, dispatcher, settings = runtime.bot, runtime.dispatcher, runtime.settings
-    assert bot is not None and dispatcher is not None
+    """Wait for Telegram, register commands, then poll (or set the webhook); whatever fails
+    on the way (Telegram down, 5xx, network) is retried with backoff, never given up."""
     delay = 1.0
     while True:
         try:
-            me = await bot.get_me()
-            break
+            await _connect_bot(runtime)
+            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("Telegram is not answering (%s); retrying in %.0f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
+
+
+async def _connect_bot(runtime: Runtime) -> None:
+    bot, dispatcher, settings = runtime.bot, runtime.dispatcher, runtime.settings
+    assert bot is not None and dispatcher is not None
+    me = await bot.me()  # cached: polling's own start-up check won't ask again
     log.info("bot @%s is up", me.username)
     await register_commands(bot, runtime.i18n)
     if settings.webhook_base_url:
@@ -176,6 +181,7 @@ async def _start_bot(runtime: Runtime) -> None:
         log.info("webhook set to %s", url)
         return
     await bot.delete_webhook(drop_pending_updates=False)
+    # aiogram's polling retries failed getUpdates itself, with backoff
     await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
 
 
