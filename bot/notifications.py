@@ -56,7 +56,7 @@ async def render_order_placed(
     ]
     if order.status is OrderStatus.PENDING_PAYMENT and order.expires_at is not None:
         lines.append(
-            _("Please pay by {time}, or the order lapses.").format(
+            _("Please pay by {time}, or the order is cancelled.").format(
                 time=local_time(order.expires_at, order.shop, locale)
             )
         )

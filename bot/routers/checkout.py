@@ -79,7 +79,7 @@ async def start_checkout(
     closed = [shop.name for shop, _lines in groups if not shop.is_open]
     if closed:
         replies.send(
-            _("{shops} is not taking orders right now.").format(shops=", ".join(closed)),
+            _("Not taking orders right now: {shops}.").format(shops=", ".join(closed)),
             main_menu(),
         )
         return

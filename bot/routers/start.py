@@ -83,7 +83,7 @@ async def on_help(message: Message, replies: Replies, state: FSMContext) -> None
     replies.send(
         _(
             "How to order:\n1. Open a shop and tap a product.\n2. Tap how many.\n"
-            "3. Check and tap “Confirm”.\nOr type “3번 2개” (item 3, two of them).\n"
+            "3. Check and tap “Confirm order”.\nOr type “3번 2개” (item 3, two of them).\n"
             "/orders my orders · /info seller · /privacy · /language"
         ),
         main_menu(int(shop_id) if shop_id else None),

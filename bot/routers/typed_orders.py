@@ -94,7 +94,7 @@ async def _add(
     kb.button(text=_("🏪 Keep shopping"), callback_data=NavCb(to=Nav.SHOP, id=product.shop_id))
     kb.adjust(1, 2)
     replies.send(
-        _("🛒 Added {name} × {count}. In your cart: {total}.").format(
+        _("🛒 Added {name} × {count}. Now {total} in your cart.").format(
             name=product.name, count=quantity, total=total
         ),
         kb.as_markup(),

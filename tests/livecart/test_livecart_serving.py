@@ -1,0 +1,81 @@
+"""`livecart run` and `livecart demo` as real processes: they answer HTTP and stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from alembic.script import ScriptDirectory
+
+from catalog.migrate import alembic_config
+from tests.livecart.conftest import LivecartCli, free_port
+
+STOP_WITHIN = 5.0  # seconds: Ctrl-C should feel immediate
+DEMO_STOP_TIMEOUT = 20.0  # how long the demo is given before it is killed
+API_TOKEN = "serving-test-token-0123456789"
+
+
+def test_run_without_a_bot_token_serves_http_and_stops_cleanly_on_ctrl_c(
+    livecart_cli: LivecartCli,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = livecart_cli.start("run", LIVECART_HTTP_PORT=str(port))
+
+    health = server.wait_until_healthy(base)
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+    refused = httpx.get(f"{base}/api/v1/shops", timeout=5)  # no LIVECART_API_TOKEN configured
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    code, elapsed = server.interrupt(timeout=STOP_WITHIN)
+
+    assert code == 0, f"exit code {code} after {elapsed:.1f} s (None: still running)"
+    assert "Traceback" not in server.stderr
+    assert "LIVECART_BOT_TOKEN is not set; running the HTTP API only." in server.stderr
+    assert f"livecart listening on {base}" in server.stdout
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert livecart_cli.query("SELECT version_num FROM alembic_version") == [(head,)]
+
+
+def test_demo_serves_the_simulator_and_the_seeded_market_and_stops_cleanly_on_ctrl_c(
+    livecart_cli: LivecartCli,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = livecart_cli.start("demo", "--port", str(port), LIVECART_API_TOKEN=API_TOKEN)
+
+    assert server.wait_until_healthy(base).status_code == 200
+
+    stats = httpx.get(f"{base}/sim/control/stats", timeout=5)
+    assert stats.status_code == 200
+    assert stats.headers["content-type"].startswith("application/json")
+    assert stats.json()["sent_total"] >= 0
+
+    products = httpx.get(
+        f"{base}/api/v1/shops/ganada-fruit/products",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=5,
+    )
+    assert products.status_code == 200, products.text
+    assert [(p["sku"], p["price"], p["available"]) for p in products.json()] == [
+        ("apple-5kg", 32000, 20),
+        ("pear-7-5kg", 45000, 8),
+        ("tangerine-3kg", 18000, 30),
+        ("hallabong-3kg", 39000, 5),
+    ]
+    assert httpx.get(f"{base}/api/v1/shops/ganada-fruit/products", timeout=5).status_code == 401
+
+    code, elapsed = server.interrupt(timeout=DEMO_STOP_TIMEOUT)
+
+    assert code == 0, f"exit code {code} after {elapsed:.1f} s (None: still running)"
+    assert "Traceback" not in server.stderr
+    assert f"livecart demo on {base}" in server.stdout
+    assert "market seeded: 10 products" in server.stdout
+    if elapsed > STOP_WITHIN:
+        pytest.xfail(
+            f"bug: the demo took {elapsed:.1f} s to stop after Ctrl-C (wanted < {STOP_WITHIN} s): "
+            "aiogram's polling task outlives the cancelled start_polling() and its pending "
+            "getUpdates long poll to the in-process simulator holds uvicorn's graceful shutdown"
+        )
