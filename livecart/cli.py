@@ -23,8 +23,9 @@ catalog_app = typer.Typer(help="Products in CSV.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: one message stays one line when output goes to a pipe, a log or systemd
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -47,9 +48,9 @@ def _logging(verbose: bool) -> None:
 @app.command()
 def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run the bot and the HTTP server in one process (long polling unless a webhook URL is set)."""
+    settings = _settings()  # first: a bad value is reported before the slow imports
     from livecart.runtime import build_runtime, prepare_database, serve
 
-    settings = _settings()
     _logging(verbose)
     if settings.bot_token is None:
         err.print("livecart: LIVECART_BOT_TOKEN is not set; running the HTTP API only.")
@@ -164,6 +165,10 @@ def catalog_export(
     async def main() -> str:
         services = build_services(settings)
         try:
+            if settings.is_sqlite:
+                from catalog.migrate import upgrade_database
+
+                await upgrade_database(services.engine)
             async with services.sessionmaker() as session:
                 return await export_products(session, shop or None)
         finally:

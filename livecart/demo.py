@@ -63,6 +63,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         summary = await seed_demo_market(session, now=runtime.services.clock.now())
         await session.commit()
     runtime.app.mount("/sim", create_simulator_app(simulator))
+    runtime.shutdown_hooks.append(simulator.aclose)
     customer = simulator.create_user(first_name="김영희", language_code="ko")
     console.print(
         f"[bold]livecart demo[/] on {base}\n"
@@ -77,10 +78,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         "  Ctrl-C stops it.",
         highlight=False,
     )
-    try:
-        await serve(runtime)
-    finally:
-        await simulator.aclose()
+    await serve(runtime)
 
 
 def _secret(value: str) -> Any:

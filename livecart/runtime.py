@@ -50,6 +50,8 @@ class Runtime:
     web: WebContext
     app: FastAPI
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # run on shutdown before the HTTP server stops (e.g. the demo's simulator ends long polls)
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web_port: int | None = None
 
 
@@ -196,6 +198,7 @@ async def serve(
         port=settings.http_port,
         log_level="warning",
         lifespan="off",
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -236,6 +239,13 @@ async def serve(
             if task is not stopper and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
+        if runtime.dispatcher is not None:
+            # end the long poll first, or its open getUpdates holds the shutdown
+            with contextlib.suppress(RuntimeError):
+                await runtime.dispatcher.stop_polling()
+        for hook in runtime.shutdown_hooks:
+            with contextlib.suppress(Exception):
+                await hook()
         server.should_exit = True
         for task in tasks[1:]:
             task.cancel()

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "token", "your-token-here"}
 SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+BOT_TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
 
 
 class Settings(BaseSettings):
@@ -85,6 +86,13 @@ class Settings(BaseSettings):
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder; set a real secret")
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("is not a bot token (it looks like 123456789:AAE..., from @BotFather)")
         return value
 
     @field_validator("webhook_secret")

@@ -131,13 +131,6 @@ def test_a_bad_setting_stops_every_command_with_exit_code_2_naming_the_variable(
     assert not livecart_cli.database.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: livecart/cli.py prints through rich Console(stderr=True), which wraps at 80 "
-        "columns when stderr is not a terminal, so the message is split over two lines"
-    ),
-)
 def test_a_bad_setting_is_reported_on_exactly_one_line(livecart_cli: LivecartCli) -> None:
     result = livecart_cli("db", "upgrade", LIVECART_HTTP_PORT="abc")
 
@@ -145,13 +138,6 @@ def test_a_bad_setting_is_reported_on_exactly_one_line(livecart_cli: LivecartCli
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: livecart/cli.py's CSV report goes through rich Console(stderr=True), which "
-        "wraps each `line N: ...` problem at 80 columns when stderr is not a terminal"
-    ),
-)
 def test_each_bad_row_is_reported_on_a_line_of_its_own(
     livecart_cli: LivecartCli, tmp_path: Path
 ) -> None:
@@ -170,13 +156,6 @@ def test_each_bad_row_is_reported_on_a_line_of_its_own(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: `catalog export` does not migrate a SQLite database the way `catalog import` "
-        "and `run` do; on a new file it dies with sqlite3 'no such table: products'"
-    ),
-)
 def test_exporting_before_anything_was_imported_prints_just_the_header(
     livecart_cli: LivecartCli,
 ) -> None:
