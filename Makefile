@@ -36,6 +36,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/flash_sale.py
+	$(BIN)/python bench/browse.py
 
 # Regenerate the lock from pyproject.toml in a throw-away venv (run after changing dependencies).
 lock:

@@ -36,22 +36,49 @@ async def assert_short_messages(person: Person) -> None:
         assert words(text_of(message)) <= MAX_WORDS, text_of(message)
 
 
-async def test_from_a_stall_link_to_a_placed_order_takes_five_taps_in_korean(
-    livecart: Livecart, db: async_sessionmaker[AsyncSession]
+LABELS = {
+    "ko": {
+        "pickup": "가게에서 찾기",
+        "confirm": "주문 확정",
+        "waiting": "결제 대기",
+        "cancel": "주문 취소",
+        "yes_cancel": "네, 취소",
+        "cancelled": "취소됨",
+        "order_now": "주문하기",
+        "seven_days": "7일",
+    },
+    "en": {
+        "pickup": "Pick up",
+        "confirm": "Confirm order",
+        "waiting": "Waiting for payment",
+        "cancel": "Cancel this order",
+        "yes_cancel": "Yes, cancel it",
+        "cancelled": "Cancelled",
+        "order_now": "Order now",
+        "seven_days": "7 days",
+    },
+}
+ORDER_ONE = re.compile(r"^1|Order 1")
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+async def test_from_a_stall_link_to_a_placed_order_takes_five_taps(
+    livecart: Livecart, db: async_sessionmaker[AsyncSession], language: str
 ) -> None:
-    customer = await livecart.person("김영희", "ko")
+    label = LABELS[language]
+    customer = await livecart.person("김영희", language)
 
     shop_screen = (await customer.say("/start shop_ganada-fruit"))[-1]
     assert "가나청과" in text_of(shop_screen)
     await customer.tap("부사 사과", shop_screen)  # 1
-    await customer.tap(re.compile(r"^1"))  # 2: order one
-    await customer.tap("가게에서 찾기")  # 3: pickup
+    await customer.tap(ORDER_ONE)  # 2: order one
+    await customer.tap(label["pickup"])  # 3
     await customer.share_phone("+82 10-1234-5678", expect=2)  # 4: the contact button
-    summary = await customer.message_with_button("주문 확정")
+    summary = await customer.message_with_button(label["confirm"])
     assert "₩32,000" in text_of(summary)
     assert "101-23-45678" in text_of(summary)  # seller identity before the contract
-    assert "7일" in text_of(summary)  # the withdrawal right
-    await customer.tap("주문 확정", summary)  # 5
+    assert label["seven_days"] in text_of(summary)  # the withdrawal right
+    await customer.tap(label["confirm"], summary)  # 5
 
     assert customer.taps <= 5
     placed = await wait_for_text(customer, "^🧾")
@@ -66,28 +93,28 @@ async def test_from_a_stall_link_to_a_placed_order_takes_five_taps_in_korean(
         assert order.phone == "+821012345678"
 
 
-async def test_typing_an_order_then_my_orders_and_cancel_in_english(
-    livecart: Livecart, db: async_sessionmaker[AsyncSession]
+@pytest.mark.parametrize("language", ["ko", "en"])
+async def test_typing_an_order_then_my_orders_and_cancel(
+    livecart: Livecart, db: async_sessionmaker[AsyncSession], language: str
 ) -> None:
-    customer = await livecart.person("Alice", "en")
+    label = LABELS[language]
+    customer = await livecart.person("Alice", language)
 
     await customer.say("/start shop_park-dried-fish")
     added = await customer.say("2번 세 개")  # item 2: seaweed, three of them
     assert "× 3" in text_of(added[-1])
-    await customer.tap("Order now")
-    await customer.tap("Pick up")
-    phone_prompt = await customer.last()
-    assert "phone" in text_of(phone_prompt).lower()
+    await customer.tap(label["order_now"])
+    await customer.tap(label["pickup"])
     await customer.say("010-9876-5432", expect=2)  # typed instead of the button
-    await customer.tap("Confirm order")
+    await customer.tap(label["confirm"])
     await wait_for_text(customer, "^🧾")
     assert await stock(db, "seaweed-100") == (17, 3)
 
     orders_screen = (await customer.say("/orders"))[-1]
-    await customer.tap("Waiting for payment", orders_screen)
-    await customer.tap("Cancel this order")
-    await customer.tap("Yes, cancel it")
-    await wait_for_text(customer, "Cancelled")
+    await customer.tap(label["waiting"], orders_screen)
+    await customer.tap(label["cancel"])
+    await customer.tap(label["yes_cancel"])
+    await wait_for_text(customer, label["cancelled"])
     assert await stock(db, "seaweed-100") == (20, 0)
     await assert_short_messages(customer)
 
