@@ -37,6 +37,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/flash_sale.py
 	$(BIN)/python bench/browse.py
+	$(BIN)/python bench/qr.py
 
 # Regenerate the lock from pyproject.toml in a throw-away venv (run after changing dependencies).
 lock:
