@@ -60,7 +60,29 @@ async def render_order_placed(
                 time=local_time(order.expires_at, order.shop, locale)
             )
         )
-    return Outgoing("\n".join(lines), _order_button(order.id))
+    # the contract confirmation (전자상거래법): the seller and the terms as the customer saw them
+    terms = order.terms_shown
+    lines.append(
+        _("Seller: {legal_name} ({business_number}), {phone}").format(
+            legal_name=terms.get("legal_name") or terms.get("shop", ""),
+            business_number=terms.get("business_number") or "-",
+            phone=terms.get("phone") or "-",
+        )
+    )
+    lines.append(_("You can withdraw within 7 days of receiving the goods."))
+    if terms.get("refund_terms"):
+        lines.append(_("Refunds: {terms}").format(terms=_shorten(str(terms["refund_terms"]))))
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("📦 See my order"), callback_data=OrderCb(action=OrderAction.VIEW, order=order.id)
+    )
+    kb.button(text=_("ℹ️ Shop info"), callback_data=NavCb(to=Nav.INFO, id=order.shop_id))
+    kb.adjust(2)
+    return Outgoing("\n".join(lines), kb.as_markup())
+
+
+def _shorten(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def render_order_status(

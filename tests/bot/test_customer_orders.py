@@ -83,6 +83,9 @@ async def test_from_a_stall_link_to_a_placed_order_takes_five_taps(
     assert customer.taps <= 5
     placed = await wait_for_text(customer, "^🧾")
     assert "₩32,000" in text_of(placed)
+    # the contract confirmation names the seller and the terms (전자상거래법)
+    assert "101-23-45678" in text_of(placed)
+    assert label["seven_days"] in text_of(placed)
     assert await stock(db, "apple-5kg") == (19, 1)
     await assert_short_messages(customer)
 
