@@ -69,3 +69,14 @@ class ShopClosed(DomainError):
     def __init__(self, shop_slug: str) -> None:
         super().__init__(f"shop {shop_slug!r} is not taking orders")
         self.shop_slug = shop_slug
+
+
+class OrderNotPayable(DomainError):
+    """A payment can only start for an order that waits for payment and has not expired."""
+
+    code = "order_not_payable"
+
+    def __init__(self, order_code: str, status: str) -> None:
+        super().__init__(f"order {order_code!r} in status {status!r} cannot be paid")
+        self.order_code = order_code
+        self.status = status

@@ -1,4 +1,5 @@
-"""SQLAlchemy models: markets, shops, vendors, products, customers, carts, orders, outbox."""
+"""SQLAlchemy models: markets, shops, vendors, products, customers, carts, orders, payments,
+outbox."""
 
 from __future__ import annotations
 
@@ -62,6 +63,23 @@ class OrderStatus(enum.StrEnum):
 class Fulfilment(enum.StrEnum):
     PICKUP = "pickup"
     DELIVERY = "delivery"
+
+
+class PaymentProvider(enum.StrEnum):
+    PORTONE = "portone"
+    BANK_TRANSFER = "bank_transfer"
+    FAKE = "fake"
+
+
+class PaymentStatus(enum.StrEnum):
+    """A payment attempt as livecart sees it; `refund_requested` means money must go back."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUND_REQUESTED = "refund_requested"
+    REFUNDED = "refunded"
 
 
 class OutboxLane(enum.StrEnum):
@@ -310,6 +328,48 @@ class OrderStatusChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="history")
+
+
+class Payment(Timestamped, Base):
+    """One attempt to pay an order, under a payment id livecart chose (kept 5 years).
+
+    `amount` is what livecart asked for (the order's total); `raw` is what the provider said
+    last, so a dispute can be answered from the record.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_payment_id"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    provider: Mapped[PaymentProvider] = mapped_column(_enum(PaymentProvider, "payment_provider"))
+    provider_payment_id: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units of `currency`
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    status_reason: Mapped[str] = mapped_column(String(300), default="")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    order: Mapped[Order] = relationship()
+
+
+class PaymentEvent(Base):
+    """A provider notification already handled: providers deliver at least once."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[PaymentProvider] = mapped_column(_enum(PaymentProvider, "payment_provider"))
+    # Standard Webhooks `webhook-id`: the same across a provider's retries
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100), default="")
+    provider_payment_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):

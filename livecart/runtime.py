@@ -17,6 +17,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import delete
 
 from bot.deps import BotDeps
@@ -73,6 +74,10 @@ async def build_runtime(
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         default_locale=settings.default_locale,
         reservation_minutes=settings.reservation_minutes,
+        portone_api_url=settings.portone_api_url,
+        portone_api_secret=_secret(settings.portone_api_secret),
+        portone_webhook_secret=_secret(settings.portone_webhook_secret),
+        portone_store_id=settings.portone_store_id,
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
@@ -103,6 +108,10 @@ async def build_runtime(
             web.telegram_handler = _webhook_handler(dispatcher, bot)
     app = create_app(web)
     return Runtime(settings, services, i18n, bot, dispatcher, sender, web, app)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 async def _fsm_storage(settings: Settings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST admin API, Telegram webhook, health."""
+"""The FastAPI application: REST admin API, Telegram and payment webhooks, health."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, products, shops, telegram
+from webhook.routes import health, orders, payments, products, shops, telegram
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -23,4 +23,5 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(products.router)
     app.include_router(orders.router)
     app.include_router(telegram.router)
+    app.include_router(payments.router)
     return app

@@ -28,3 +28,16 @@ class WebContext:
     # called after a request's transaction commits (wakes the outbox sender)
     after_commit: Callable[[], None] | None = None
     readiness_checks: tuple[Callable[[], Awaitable[None]], ...] = ()
+    # PortOne V2 (LIVECART_PORTONE_*): payments are answered 404 until these are set
+    portone_api_url: str | None = None
+    portone_api_secret: str | None = None
+    portone_webhook_secret: str | None = None
+    portone_store_id: str | None = None
+    # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
+    portone_timeout_seconds: float = 10.0
+
+    @property
+    def portone_configured(self) -> bool:
+        return bool(
+            self.portone_api_url and self.portone_api_secret and self.portone_webhook_secret
+        )

@@ -15,6 +15,7 @@ from catalog.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    OrderNotPayable,
     OutOfStock,
     ShopClosed,
 )
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 422),
     (OutOfStock, 409),
     (InvalidTransition, 409),
+    (OrderNotPayable, 409),
     (ProductInUse, 409),
     (ShopClosed, 409),
 )
