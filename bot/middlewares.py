@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.deps import BotDeps
 from bot.replies import Replies
 from catalog.customers import ensure_customer
-from catalog.models import Customer, OutboxMessage, ProcessedUpdate
+from catalog.models import Customer, ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class UpdateSessionMiddleware(BaseMiddleware):
         bot: Bot = data["bot"]
         user: User | None = data.get("event_from_user")
         chat = data.get("event_chat")
+        if chat is not None and chat.type != "private":
+            # orders, phones and totals belong in the customer's private chat, never a group
+            log.info("update %s from a %s chat ignored", event.update_id, chat.type)
+            return None
         chat_id = chat.id if chat is not None else (user.id if user else None)
         replies = Replies(chat_id, event.callback_query)
         now = self.deps.clock.now()
@@ -82,7 +86,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
             )
             try:
                 result = await handler(event, data)
-                wrote_outbox = any(isinstance(obj, OutboxMessage) for obj in session.new)
+                wrote_outbox = bool(session.info.pop("outbox_written", False))
                 await session.commit()
             except BaseException:
                 await session.rollback()

@@ -160,13 +160,29 @@ class OutboxSender:
         if not rows:
             return 0
         semaphore = asyncio.Semaphore(self.concurrency if lane is OutboxLane.BULK else 4)
+        started: set[int] = set()
 
         async def one(row: OutboxMessage) -> None:
             async with semaphore:
+                started.add(row.id)
                 await self._deliver(row, lane)
 
-        await asyncio.gather(*(one(row) for row in rows))
+        try:
+            await asyncio.gather(*(one(row) for row in rows))
+        except asyncio.CancelledError:
+            # shutting down: rows never handed to Telegram go back to the queue at once
+            # (rows in flight keep their lease and are set aside for review if it lapses)
+            waiting = [row.id for row in rows if row.id not in started]
+            if waiting:
+                await asyncio.shield(self._release(waiting))
+            raise
         return len(rows)
+
+    async def _release(self, ids: list[int]) -> None:
+        async with self.sessionmaker() as session:
+            for message_id in ids:
+                await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
+            await session.commit()
 
     async def _render(self, row: OutboxMessage) -> Outgoing | None:
         async with self.sessionmaker() as session:
@@ -220,6 +236,10 @@ class OutboxSender:
                 # the request may or may not have reached Telegram; we retry (at-least-once for
                 # this rare case) rather than lose an order message
                 await self._retry_later(row, repr(exc))
+                return
+            except Exception as exc:  # anything else Telegram says: record it, never leave it
+                log.exception("outbox row %s failed", row.id)
+                await self._record(partial(mark_dropped, message_id=row.id, error=repr(exc)))
                 return
             self.sent += 1
             await self._record(

@@ -35,7 +35,7 @@ async def set_cart_quantity(
     """
     if quantity < 0 or quantity > MAX_LINE_QUANTITY:
         raise InvalidInput(f"quantity must be 0 to {MAX_LINE_QUANTITY}", field="quantity")
-    if product.is_hidden:
+    if product.is_hidden and quantity > 0:
         raise NotFound("product", product.sku)
     item = await session.scalar(
         select(CartItem).where(
@@ -101,7 +101,12 @@ async def cart_lines(
     if shop is not None:
         query = query.join(Product).where(Product.shop_id == shop.id)
     items = await session.scalars(query)
-    return [CartLine(item_id=i.id, product=i.product, quantity=i.quantity) for i in items]
+    # a product the shop has hidden since is not offered any more (and can't block checkout)
+    return [
+        CartLine(item_id=i.id, product=i.product, quantity=i.quantity)
+        for i in items
+        if not i.product.is_hidden
+    ]
 
 
 async def clear_cart(session: AsyncSession, customer: Customer, shop: Shop | None = None) -> None:

@@ -23,8 +23,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 HOLDS_RESERVATION = frozenset({S.PENDING_PAYMENT})
 #: final states
 TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
-#: states from which the customer may still cancel by themselves (before the vendor accepts)
-CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID})
+#: states from which the customer may cancel by themselves. Only before paying: cancelling a
+#: paid order needs a refund and the vendor told, which the payments work has to wire first.
+CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT})
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
@@ -39,5 +40,5 @@ def check_transition(current: OrderStatus, target: OrderStatus) -> None:
 
 
 def can_customer_cancel(current: OrderStatus) -> bool:
-    """A customer may cancel until the vendor has accepted the order."""
+    """A customer may cancel an order they have not paid yet."""
     return current in CUSTOMER_CANCELLABLE

@@ -24,7 +24,12 @@ from catalog.models import (
     Shop,
     Vendor,
 )
-from catalog.order_status import HOLDS_RESERVATION, can_customer_cancel, check_transition
+from catalog.order_status import (
+    HOLDS_RESERVATION,
+    TERMINAL,
+    can_customer_cancel,
+    check_transition,
+)
 from catalog.outbox import enqueue_notification
 from catalog.shops import seller_identity
 from catalog.stock import commit_reservation, release_reservation, reserve_stock, restock
@@ -300,23 +305,25 @@ async def change_status(
         )
     )
     fresh = await get_order(session, order.id)
-    if notify_customer and fresh.customer_id is not None:
-        customer = await session.get(Customer, fresh.customer_id)
-        if customer is not None:
-            await enqueue_notification(
-                session,
-                chat_id=customer.chat_id,
-                kind="order_status",
-                data={
-                    "order_id": fresh.id,
-                    "code": fresh.code,
-                    "status": target.value,
-                    "reason": reason,
-                },
-                ref=f"order:{fresh.id}",
-                dedupe_key=f"order:{fresh.id}:{target.value}",
-                now=now,
-            )
+    customer = await session.get(Customer, fresh.customer_id) if fresh.customer_id else None
+    if target in TERMINAL and customer is not None and customer.forgotten_at is not None:
+        # the customer asked to be forgotten while this order was open: now it is closed
+        fresh.recipient_name, fresh.phone, fresh.address = "", None, None
+    if notify_customer and customer is not None:
+        await enqueue_notification(
+            session,
+            chat_id=customer.chat_id,
+            kind="order_status",
+            data={
+                "order_id": fresh.id,
+                "code": fresh.code,
+                "status": target.value,
+                "reason": reason,
+            },
+            ref=f"order:{fresh.id}",
+            dedupe_key=f"order:{fresh.id}:{target.value}",
+            now=now,
+        )
     if target is OrderStatus.PAID:
         await notify_vendors(session, fresh, kind="vendor_order_paid", now=now)
     return fresh

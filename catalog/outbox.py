@@ -46,6 +46,7 @@ async def enqueue_notification(
         created_at=now,
     )
     session.add(message)
+    session.info["outbox_written"] = True  # the edge wakes the sender after commit
     return message
 
 

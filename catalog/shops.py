@@ -6,7 +6,10 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -99,6 +102,7 @@ async def upsert_shop(
     unknown = set(fields) - SHOP_FIELDS
     if unknown:
         raise InvalidInput(f"unknown shop fields: {', '.join(sorted(unknown))}")
+    _check_locale_fields(fields)
     shop = await session.scalar(select(Shop).where(Shop.slug == slug))
     created = shop is None
     if shop is None:
@@ -114,6 +118,25 @@ async def upsert_shop(
     shop.updated_at = now
     await session.flush()
     return shop, created
+
+
+def _check_locale_fields(fields: Mapping[str, Any]) -> None:
+    """A shop's locale, time zone and currency must be ones Babel and zoneinfo know: every
+    price and time the shop shows is formatted with them."""
+    if "locale" in fields:
+        try:
+            Locale.parse(str(fields["locale"]))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise InvalidInput(f"unknown locale {fields['locale']!r}", field="locale") from exc
+    if "timezone" in fields:
+        try:
+            ZoneInfo(str(fields["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"unknown time zone {fields['timezone']!r}", "timezone") from exc
+    if "currency" in fields:
+        code = str(fields["currency"])
+        if len(code) != 3 or get_currency_name(code, locale="en") == code:
+            raise InvalidInput(f"unknown currency {code!r}", field="currency")
 
 
 async def get_shop(session: AsyncSession, slug: str) -> Shop:

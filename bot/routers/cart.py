@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CartAction, CartCb, Nav, NavCb
@@ -18,7 +19,7 @@ from bot.routers.checkout import start_checkout
 from bot.routers.shop import remember_shop, render_product
 from catalog.cart import set_cart_quantity
 from catalog.errors import NotFound
-from catalog.models import Customer, Product
+from catalog.models import CartItem, Customer, Product
 
 router = Router(name=__name__)
 
@@ -60,10 +61,15 @@ async def on_cart_button(
     now: datetime,
 ) -> None:
     product = await session.get(Product, callback_data.product)
-    if product is None or product.is_hidden:
-        raise NotFound("product", callback_data.product)
     qty = max(0, callback_data.qty)
-    if qty > product.available:
+    if product is None or (product.is_hidden and qty > 0):
+        raise NotFound("product", callback_data.product)
+    in_cart = await session.scalar(
+        select(CartItem.quantity).where(
+            CartItem.customer_id == customer.id, CartItem.product_id == product.id
+        )
+    )
+    if qty > (in_cart or 0) and qty > product.available:  # fewer is always allowed
         replies.toast(
             _("Only {count} left.").format(count=product.available)
             if product.available

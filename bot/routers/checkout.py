@@ -175,7 +175,7 @@ async def show_summary(
         replies.send(_("Your cart is empty."), main_menu())
         return
     token = secrets.token_urlsafe(6)
-    await state.update_data(token=token)
+    await state.update_data(token=token, shown=_cart_snapshot(groups, fulfilment))
     await state.set_state(Checkout.confirm)
     lines = [_("📝 Please check your order")]
     for shop, shop_lines in groups:
@@ -206,6 +206,18 @@ async def show_summary(
     kb.button(text=_("ℹ️ Shop info"), callback_data=NavCb(to=Nav.INFO, id=groups[0][0].id))
     kb.adjust(1, 2, 1)
     replies.send("\n".join(lines), kb.as_markup())
+
+
+def _cart_snapshot(
+    groups: list[tuple[Shop, list[CartLine]]], fulfilment: Fulfilment
+) -> list[list[int]]:
+    """What the summary showed: product, quantity, unit price, and each shop's fee."""
+    shown: list[list[int]] = []
+    for shop, lines in groups:
+        fee = shop.delivery_fee if fulfilment is Fulfilment.DELIVERY else 0
+        shown.append([-shop.id, fee, 0])
+        shown.extend([line.product.id, line.quantity, line.product.price] for line in lines)
+    return shown
 
 
 async def place_checkout(
@@ -384,6 +396,12 @@ async def on_confirm(
             await show_summary(session, customer, state, replies)
         else:
             await start_checkout(session, customer, state, replies)
+        return
+    current = _cart_snapshot(await _cart_by_shop(session, customer), Fulfilment(data["fulfilment"]))
+    if current != data.get("shown"):
+        # the cart or a price changed after the summary: show the new one, place nothing yet
+        replies.toast(_("Your order changed. Please check it again."), alert=True)
+        await show_summary(session, customer, state, replies)
         return
     try:
         orders = await place_checkout(session, customer, state, deps, callback_data.token)

@@ -186,11 +186,18 @@ def render_shop_info(shop: Shop) -> list[str]:
         "Delivery: {delivery}\nCancellation: {cancellation}\nRefunds: {refund}\n"
         "You may withdraw from a purchase within 7 days of receiving it."
     ).format(
-        delivery=shop.delivery_terms or "-",
-        cancellation=shop.cancellation_terms or "-",
-        refund=shop.refund_terms or "-",
+        delivery=_clip(shop.delivery_terms),
+        cancellation=_clip(shop.cancellation_terms),
+        refund=_clip(shop.refund_terms),
     )
     return [identity, terms]
+
+
+def _clip(text: str, limit: int = 1000) -> str:
+    """Three terms stay well inside Telegram's 4096 characters, however long the shop wrote."""
+    if not text:
+        return "-"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @router.callback_query(NavCb.filter(F.to == Nav.HOME))

@@ -228,7 +228,7 @@ async def test_a_customer_cancels_before_acceptance_and_the_stock_comes_back(
     assert await _stock(session, apple.id) == (10, 0)
 
 
-async def test_a_paid_order_cancelled_before_acceptance_returns_sold_units(
+async def test_a_paid_order_cancelled_by_the_shop_returns_sold_units_but_not_by_the_customer(
     session: AsyncSession, clock: FrozenClock
 ) -> None:
     shop = await make_shop(session, clock)
@@ -243,7 +243,11 @@ async def test_a_paid_order_cancelled_before_acceptance_returns_sold_units(
         now=clock.now(),
     )
     order = await mark_paid(session, order, now=clock.now(), actor="test")
-    order = await cancel_by_customer(session, order, customer, now=clock.now())
+    assert await _stock(session, apple.id) == (7, 0)
+    # a paid order needs a refund: the customer can't cancel it alone (yet)
+    with pytest.raises(OrderNotCancellable):
+        await cancel_by_customer(session, order, customer, now=clock.now())
+    order = await change_status(session, order, OrderStatus.CANCELLED, now=clock.now(), actor="v")
     assert await _stock(session, apple.id) == (10, 0)
     assert order.status is OrderStatus.CANCELLED
 
@@ -340,3 +344,32 @@ async def test_a_payment_and_the_expiry_racing_apply_only_one(
     else:
         assert final.status is OrderStatus.EXPIRED
         assert (available, reserved) == (10, 0)
+
+
+async def test_an_order_open_when_its_customer_was_forgotten_loses_their_details_on_closing(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    from catalog.customers import forget_customer
+
+    shop = await make_shop(session, clock)
+    apple = await make_product(session, clock, shop, stock=10)
+    customer = await make_customer(session, clock)
+    order = await place_order(
+        session,
+        shop=shop,
+        customer=customer,
+        lines=[RequestedLine(apple.id, 1)],
+        fulfilment=Fulfilment.DELIVERY,
+        address="서울시 종로구 종로 1",
+        phone="+821012345678",
+        recipient_name="손님",
+        now=clock.now(),
+    )
+    await forget_customer(session, customer, now=clock.now())
+    kept = await get_order(session, order.id)
+    assert kept.address == "서울시 종로구 종로 1"  # still needed to deliver
+    closed = await change_status(
+        session, kept, OrderStatus.CANCELLED, now=clock.now(), actor="customer"
+    )
+    assert (closed.recipient_name, closed.phone, closed.address) == ("", None, None)
+    assert closed.lines[0].quantity == 1  # the record stays

@@ -19,6 +19,7 @@ from catalog.payments import (
     PaymentOutcome,
     PaymentResult,
     apply_provider_payment,
+    find_payment,
     record_event,
 )
 from webhook.context import WebContext
@@ -82,9 +83,24 @@ async def payment_webhook(provider: str, request: Request, ctx: ContextDep) -> J
             "status": "duplicate" if outcome is None else "applied",
             "outcome": outcome.result.value if outcome else None,
         }
-        if outcome is not None and outcome.refund_owed:
-            answer["refund"] = await _refund(ctx, portone, fetched, outcome.reason)
+        owed = outcome.reason if outcome is not None and outcome.refund_owed else None
+        if outcome is None:
+            owed = await _refund_still_owed(ctx, fetched.id)
+        if owed is not None:
+            answer["refund"] = await _refund(ctx, portone, fetched, owed)
+            if answer["refund"] == "failed":
+                # 5xx: PortOne delivers the event again, and the retry tries the refund again
+                return problem(503, detail="the refund could not be made yet; retry later")
     return JSONResponse(answer)
+
+
+async def _refund_still_owed(ctx: WebContext, provider_payment_id: str) -> str | None:
+    """A redelivered event finds a refund that failed last time: owed, with its reason."""
+    async with ctx.sessionmaker() as session:
+        payment = await find_payment(session, PaymentProvider.PORTONE, provider_payment_id)
+    if payment is not None and payment.status is PaymentStatus.REFUND_REQUESTED:
+        return payment.status_reason or "refund owed"
+    return None
 
 
 def _portone(ctx: WebContext) -> PortOneClient:
