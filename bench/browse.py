@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +34,11 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message, Update
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
+from throwaway_postgres import run_on_throwaway_postgres
 
 from bot.callbacks import Nav, NavCb
 from catalog.clock import FrozenClock
-from catalog.db import create_engine
 from catalog.migrate import upgrade_database
 from catalog.models import Product, Shop
 from livecart.demo import seed_demo_market
@@ -49,7 +46,6 @@ from livecart.runtime import Runtime, build_runtime
 from livecart.settings import load_settings
 from livecart.simulator import SimulatorServer, run_simulator
 
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LIVECART_TOKEN = "4242424242:livecart-bench-token"
 BARE_TOKEN = "4343434343:bare-bench-token"
 SHOP = "ganada-fruit"
@@ -301,24 +297,9 @@ async def bench_backend(
 async def _with_postgres(
     sim: SimulatorServer, count: int, concurrency: int, user_count: int
 ) -> list[str]:
-    base = os.environ.get("LIVECART_TEST_DATABASE_URL", DEFAULT_PG)
-    if base.startswith(("postgres://", "postgresql://")):
-        base = "postgresql+asyncpg://" + base.split("://", 1)[1]
-    name = f"livecart_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        await admin.dispose()
-        return [f"postgres   skipped: {exc.__class__.__name__}: {exc}"]
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        return await bench_backend(sim, url, "postgres", count, concurrency, user_count)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    return await run_on_throwaway_postgres(
+        lambda url: bench_backend(sim, url, "postgres", count, concurrency, user_count)
+    )
 
 
 async def main() -> None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from throwaway_postgres import run_on_throwaway_postgres
 
 from catalog.clock import FrozenClock
 from catalog.customers import ensure_customer
@@ -36,8 +34,6 @@ from catalog.models import Customer, Fulfilment, Product
 from catalog.orders import RequestedLine, place_order
 from catalog.products import upsert_product
 from catalog.shops import get_shop, upsert_shop
-
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 @dataclass
@@ -194,24 +190,9 @@ async def bench_backend(url: str, label: str, attempts: int, concurrency: int) -
 
 
 async def _with_postgres(attempts: int, concurrency: int) -> list[str]:
-    base = os.environ.get("LIVECART_TEST_DATABASE_URL", DEFAULT_PG)
-    if base.startswith(("postgres://", "postgresql://")):
-        base = "postgresql+asyncpg://" + base.split("://", 1)[1]
-    name = f"livecart_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        await admin.dispose()
-        return [f"postgres   skipped: {exc.__class__.__name__}: {exc}"]
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        return await bench_backend(url, "postgres", attempts, concurrency)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    return await run_on_throwaway_postgres(
+        lambda url: bench_backend(url, "postgres", attempts, concurrency)
+    )
 
 
 async def main() -> None:
