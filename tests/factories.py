@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.clock import FrozenClock
 from catalog.customers import ensure_customer
-from catalog.models import Customer, Market, Product, Shop
+from catalog.models import Customer, Fulfilment, Market, Order, Product, Shop
+from catalog.orders import RequestedLine, place_order
 from catalog.products import upsert_product
 from catalog.shops import upsert_market, upsert_shop
 
@@ -80,5 +81,25 @@ async def make_customer(
         chat_id=user_id,
         name="손님",
         language=language,
+        now=clock.now(),
+    )
+
+
+async def make_order(
+    session: AsyncSession,
+    clock: FrozenClock,
+    shop: Shop,
+    product: Product,
+    quantity: int = 1,
+    *,
+    customer: Customer | None = None,
+) -> Order:
+    """A pending pickup order of one product, placed through the catalog service."""
+    return await place_order(
+        session,
+        shop=shop,
+        customer=customer,
+        lines=[RequestedLine(product.id, quantity)],
+        fulfilment=Fulfilment.PICKUP,
         now=clock.now(),
     )

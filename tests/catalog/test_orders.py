@@ -28,7 +28,7 @@ from catalog.orders import (
     mark_paid,
     place_order,
 )
-from tests.factories import make_customer, make_product, make_shop
+from tests.factories import make_customer, make_order, make_product, make_shop
 
 
 async def _stock(session: AsyncSession, product_id: int) -> tuple[int, int]:
@@ -165,14 +165,7 @@ async def test_paying_sells_the_reserved_units_and_alerts_every_vendor(
             )
         )
     customer = await make_customer(session, clock)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=customer,
-        lines=[RequestedLine(apple.id, 4)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 4, customer=customer)
     order = await mark_paid(session, order, now=clock.now(), actor="test")
     await session.commit()
 
@@ -194,14 +187,7 @@ async def test_the_state_machine_refuses_skipping_steps(
 ) -> None:
     shop = await make_shop(session, clock)
     apple = await make_product(session, clock, shop)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=None,
-        lines=[RequestedLine(apple.id, 1)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 1)
     with pytest.raises(InvalidTransition):
         await change_status(session, order, OrderStatus.SHIPPED, now=clock.now(), actor="test")
     with pytest.raises(InvalidTransition):
@@ -214,14 +200,7 @@ async def test_a_customer_cancels_before_acceptance_and_the_stock_comes_back(
     shop = await make_shop(session, clock)
     apple = await make_product(session, clock, shop, stock=10)
     customer = await make_customer(session, clock)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=customer,
-        lines=[RequestedLine(apple.id, 3)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 3, customer=customer)
     order = await cancel_by_customer(session, order, customer, now=clock.now())
     await session.commit()
     assert order.status is OrderStatus.CANCELLED
@@ -234,14 +213,7 @@ async def test_a_paid_order_cancelled_by_the_shop_returns_sold_units_but_not_by_
     shop = await make_shop(session, clock)
     apple = await make_product(session, clock, shop, stock=10)
     customer = await make_customer(session, clock)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=customer,
-        lines=[RequestedLine(apple.id, 3)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 3, customer=customer)
     order = await mark_paid(session, order, now=clock.now(), actor="test")
     assert await _stock(session, apple.id) == (7, 0)
     # a paid order needs a refund: the customer can't cancel it alone (yet)
@@ -258,14 +230,7 @@ async def test_an_accepted_order_is_no_longer_cancellable_by_the_customer(
     shop = await make_shop(session, clock)
     apple = await make_product(session, clock, shop, stock=10)
     customer = await make_customer(session, clock)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=customer,
-        lines=[RequestedLine(apple.id, 1)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 1, customer=customer)
     order = await mark_paid(session, order, now=clock.now(), actor="test")
     order = await change_status(session, order, OrderStatus.ACCEPTED, now=clock.now(), actor="v")
     with pytest.raises(OrderNotCancellable):
@@ -307,14 +272,7 @@ async def test_a_payment_and_the_expiry_racing_apply_only_one(
     async with sessionmaker() as session:
         shop = await make_shop(session, clock)
         apple = await make_product(session, clock, shop, stock=10)
-        order = await place_order(
-            session,
-            shop=shop,
-            customer=None,
-            lines=[RequestedLine(apple.id, 4)],
-            fulfilment=Fulfilment.PICKUP,
-            now=clock.now(),
-        )
+        order = await make_order(session, clock, shop, apple, 4)
         await session.commit()
     clock.advance(timedelta(minutes=16))
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalog.clock import FrozenClock
 from catalog.errors import OrderNotPayable
 from catalog.models import (
-    Fulfilment,
     Order,
     OrderStatus,
     OutboxMessage,
@@ -23,7 +22,7 @@ from catalog.models import (
     Product,
     Vendor,
 )
-from catalog.orders import RequestedLine, expire_unpaid_orders, get_order, place_order
+from catalog.orders import expire_unpaid_orders, get_order
 from catalog.payments import (
     PaymentOutcome,
     PaymentResult,
@@ -32,7 +31,7 @@ from catalog.payments import (
     record_event,
     start_payment,
 )
-from tests.factories import make_customer, make_product, make_shop
+from tests.factories import make_customer, make_order, make_product, make_shop
 
 PORTONE = PaymentProvider.PORTONE
 
@@ -48,14 +47,7 @@ async def _placed_order(session: AsyncSession, clock: FrozenClock) -> Order:
             )
         )
     customer = await make_customer(session, clock)
-    order = await place_order(
-        session,
-        shop=shop,
-        customer=customer,
-        lines=[RequestedLine(apple.id, 2)],
-        fulfilment=Fulfilment.PICKUP,
-        now=clock.now(),
-    )
+    order = await make_order(session, clock, shop, apple, 2, customer=customer)
     await session.commit()
     return order
 

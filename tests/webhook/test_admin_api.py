@@ -6,10 +6,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
-from catalog.models import Fulfilment
-from catalog.orders import RequestedLine, place_order
 from catalog.products import get_product
 from catalog.shops import get_shop
+from tests.factories import make_order
 from tests.webhook.conftest import AUTH
 
 SHOP = {
@@ -107,14 +106,7 @@ async def test_product_stock_shows_reservations_and_delete_waits_for_them(
     async with sessionmaker() as session:
         shop = await get_shop(session, "ganada")
         apple = await get_product(session, shop, "apple-5kg")
-        await place_order(
-            session,
-            shop=shop,
-            customer=None,
-            lines=[RequestedLine(apple.id, 3)],
-            fulfilment=Fulfilment.PICKUP,
-            now=clock.now(),
-        )
+        await make_order(session, clock, shop, apple, 3)
         await session.commit()
 
     product = (await api.get("/api/v1/shops/ganada/products/apple-5kg", headers=AUTH)).json()
@@ -139,14 +131,7 @@ async def test_orders_page_with_a_cursor(
         shop = await get_shop(session, "ganada")
         apple = await get_product(session, shop, "apple-5kg")
         for _ in range(5):
-            await place_order(
-                session,
-                shop=shop,
-                customer=None,
-                lines=[RequestedLine(apple.id, 1)],
-                fulfilment=Fulfilment.PICKUP,
-                now=clock.now(),
-            )
+            await make_order(session, clock, shop, apple, 1)
         await session.commit()
     first = (await api.get("/api/v1/shops/ganada/orders?limit=3", headers=AUTH)).json()
     second = (
