@@ -226,11 +226,12 @@ async def place_checkout(
     state: FSMContext,
     deps: BotDeps,
     token: str,
+    groups: list[tuple[Shop, list[CartLine]]],
 ) -> list[Order]:
-    """One order per shop of the cart, all or none; the cart empties when they are placed."""
+    """One order per shop of the cart (`groups`, as confirmed), all or none; the cart empties
+    when they are placed."""
     data = await state.get_data()
     fulfilment = Fulfilment(data["fulfilment"])
-    groups = await _cart_by_shop(session, customer)
     now = deps.clock.now()
     orders: list[Order] = []
     async with session.begin_nested():
@@ -397,14 +398,15 @@ async def on_confirm(
         else:
             await start_checkout(session, customer, state, replies)
         return
-    current = _cart_snapshot(await _cart_by_shop(session, customer), Fulfilment(data["fulfilment"]))
+    groups = await _cart_by_shop(session, customer)
+    current = _cart_snapshot(groups, Fulfilment(data["fulfilment"]))
     if current != data.get("shown"):
         # the cart or a price changed after the summary: show the new one, place nothing yet
         replies.toast(_("Your order changed. Please check it again."), alert=True)
         await show_summary(session, customer, state, replies)
         return
     try:
-        orders = await place_checkout(session, customer, state, deps, callback_data.token)
+        orders = await place_checkout(session, customer, state, deps, callback_data.token, groups)
     except OutOfStock as exc:
         await state.set_state(None)
         names = ", ".join(f"{s.name} ({s.available})" for s in exc.shortages)
