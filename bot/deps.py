@@ -17,5 +17,8 @@ class BotDeps:
     default_locale: str = "ko"
     reservation_minutes: int = 15
     public_base_url: str | None = None
+    # PortOne is configured and the pay page is reachable (LIVECART_PUBLIC_BASE_URL)
+    online_payments: bool = False
+    vendor_invite_hours: int = 72
     # wakes the outbox sender after a transaction that wrote outbox rows commits
     wake_sender: Callable[[], None] = field(default=lambda: None)

@@ -21,14 +21,38 @@ from catalog.phones import display_phone
 
 @dataclass
 class Outgoing:
-    """One Telegram message: text (or a photo with caption) and buttons."""
+    """One Telegram message: text (or a photo with caption, or a document) and buttons.
+
+    With `edit_message_id` the message already in the chat is edited instead (its caption
+    when `edit_caption`, for a photo message).
+    """
 
     text: str
     markup: InlineKeyboardMarkup | None = None
     photo: bytes | str | None = None
+    document: tuple[str, bytes] | None = None  # (file name, content)
+    edit_message_id: int | None = None
+    edit_caption: bool = False
 
 
-Renderer = Callable[[AsyncSession, OutboxMessage, str], Awaitable[Outgoing | None]]
+@dataclass(frozen=True)
+class RenderEnv:
+    """What renderers may need beyond the database: links back to livecart and to the bot."""
+
+    public_base_url: str | None = None
+    bot_username: str = ""
+    online_payments: bool = False
+
+
+class NotYet(Exception):
+    """This row can't be rendered yet (an edit whose original is not sent): try again soon."""
+
+    def __init__(self, seconds: float = 3.0) -> None:
+        super().__init__(f"not yet; retry in {seconds} s")
+        self.seconds = seconds
+
+
+Renderer = Callable[[AsyncSession, OutboxMessage, str, RenderEnv], Awaitable[Outgoing | None]]
 
 
 async def recipient_language(session: AsyncSession, chat_id: int, default: str) -> str:
@@ -46,7 +70,7 @@ def _order_button(order_id: int) -> InlineKeyboardMarkup:
 
 
 async def render_order_placed(
-    session: AsyncSession, row: OutboxMessage, locale: str
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
 ) -> Outgoing | None:
     order = await get_order(session, int(row.payload["order_id"]))
     lines = [
@@ -86,7 +110,7 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 
 async def render_order_status(
-    session: AsyncSession, row: OutboxMessage, locale: str
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
 ) -> Outgoing | None:
     order = await get_order(session, int(row.payload["order_id"]))
     status = OrderStatus(row.payload["status"])
@@ -99,7 +123,7 @@ async def render_order_status(
 
 
 async def render_vendor_order(
-    session: AsyncSession, row: OutboxMessage, locale: str
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
 ) -> Outgoing | None:
     order = await get_order(session, int(row.payload["order_id"]))
     how = (
@@ -127,7 +151,9 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-async def render_text(session: AsyncSession, row: OutboxMessage, locale: str) -> Outgoing | None:
+async def render_text(
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+) -> Outgoing | None:
     """A row that already carries its text (broadcasts, plain notices)."""
     payload: dict[str, Any] = row.payload
     return Outgoing(str(payload.get("text", "")))

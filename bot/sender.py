@@ -31,7 +31,15 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notifications import RENDERERS, Outgoing, Renderer, recipient_language, render_text
+from bot.notifications import (
+    RENDERERS,
+    NotYet,
+    Outgoing,
+    RenderEnv,
+    Renderer,
+    recipient_language,
+    render_text,
+)
 from catalog.clock import Clock
 from catalog.models import Customer, OutboxLane, OutboxMessage
 from catalog.outbox import (
@@ -45,6 +53,7 @@ from catalog.outbox import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+NOT_MODIFIED = "message is not modified"
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was blocked", "PEER_ID_INVALID")
 
 
@@ -99,6 +108,8 @@ class OutboxSender:
         concurrency: int = 8,
         poll_interval: float = 1.0,
         renderers: dict[str, Renderer] | None = None,
+        public_base_url: str | None = None,
+        online_payments: bool = False,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
@@ -111,6 +122,9 @@ class OutboxSender:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.renderers = renderers or RENDERERS
+        self.public_base_url = public_base_url
+        self.online_payments = online_payments
+        self._env: RenderEnv | None = None
         self._wakeups = {lane: asyncio.Event() for lane in OutboxLane}
         self.sent = 0
 
@@ -184,18 +198,37 @@ class OutboxSender:
                 await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
             await session.commit()
 
+    async def env(self) -> RenderEnv:
+        """The render environment; the bot's username is asked of Telegram once."""
+        if self._env is None:
+            me = await self.bot.me()
+            self._env = RenderEnv(
+                public_base_url=self.public_base_url,
+                bot_username=me.username or "",
+                online_payments=self.online_payments,
+            )
+        return self._env
+
     async def _render(self, row: OutboxMessage) -> Outgoing | None:
+        env = await self.env()
         async with self.sessionmaker() as session:
             locale = await recipient_language(session, row.chat_id, self.default_locale)
             renderer = self.renderers.get(row.kind, render_text)
             with self.i18n.context(), self.i18n.use_locale(locale):
-                outgoing = await renderer(session, row, locale)
+                outgoing = await renderer(session, row, locale, env)
             await session.commit()
         return outgoing
 
     async def _deliver(self, row: OutboxMessage, lane: OutboxLane) -> None:
         try:
             outgoing = await self._render(row)
+        except NotYet as wait:
+            at = self.clock.now() + timedelta(seconds=wait.seconds)
+            await self._record(partial(reschedule, message_id=row.id, at=at, error="not yet"))
+            return
+        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
+            await self._retry_later(row, repr(exc))  # getMe failed: Telegram is away
+            return
         except Exception as exc:
             log.exception("outbox row %s could not be rendered", row.id)
             await self._record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
@@ -224,6 +257,10 @@ class OutboxSender:
                 )
                 return
             except TelegramBadRequest as exc:
+                if outgoing.edit_message_id is not None and NOT_MODIFIED in exc.message:
+                    self.sent += 1
+                    await self._record(partial(mark_sent, message_id=row.id, now=self.clock.now()))
+                    return
                 if any(marker in exc.message for marker in GONE_MARKERS):
                     await self._record(
                         partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
@@ -261,6 +298,30 @@ class OutboxSender:
         await self._record(partial(reschedule, message_id=row.id, at=at, error=error))
 
     async def _send(self, chat_id: int, outgoing: Outgoing) -> Message | None:
+        if outgoing.edit_message_id is not None:
+            if outgoing.edit_caption:
+                edited = await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=outgoing.edit_message_id,
+                    caption=outgoing.text,
+                    reply_markup=outgoing.markup,
+                )
+            else:
+                edited = await self.bot.edit_message_text(
+                    outgoing.text,
+                    chat_id=chat_id,
+                    message_id=outgoing.edit_message_id,
+                    reply_markup=outgoing.markup,
+                )
+            return edited if isinstance(edited, Message) else None
+        if outgoing.document is not None:
+            name, content = outgoing.document
+            return await self.bot.send_document(
+                chat_id,
+                BufferedInputFile(content, name),
+                caption=outgoing.text or None,
+                reply_markup=outgoing.markup,
+            )
         if outgoing.photo is not None:
             photo = (
                 BufferedInputFile(outgoing.photo, "image.png")

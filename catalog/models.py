@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -158,6 +159,8 @@ class Shop(Timestamped, Base):
     delivery_terms: Mapped[str] = mapped_column(Text, default="")
     cancellation_terms: Mapped[str] = mapped_column(Text, default="")
     refund_terms: Mapped[str] = mapped_column(Text, default="")
+    # the vendor's day ends here (local "HH:MM"): the daily summary goes out then
+    closing_time: Mapped[str] = mapped_column(String(5), default="20:00", server_default="20:00")
 
     market: Mapped[Market | None] = relationship(back_populates="shops")
     products: Mapped[list[Product]] = relationship(
@@ -181,6 +184,30 @@ class Vendor(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     shop: Mapped[Shop] = relationship(back_populates="vendors")
+
+
+class VendorRole(enum.StrEnum):
+    OWNER = "owner"  # may invite and remove staff
+    STAFF = "staff"
+
+
+class VendorInvite(Base):
+    """A one-time invitation to run a shop, opened as the deep link `vendor_<token>`.
+
+    Only the token's SHA-256 is stored: a leaked database can't be used to join a shop.
+    """
+
+    __tablename__ = "vendor_invites"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    created_by: Mapped[str] = mapped_column(String(64), default="")  # "admin" or "vendor:{id}"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Product(Timestamped, Base):
@@ -207,6 +234,8 @@ class Product(Timestamped, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=0)
+    # a low-stock alert went out and stock has not risen above the threshold since
+    low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # external stock sync: the newest version applied (an older update never overwrites it)
     stock_version: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -276,6 +305,12 @@ class Order(Timestamped, Base):
     delivery_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int] = mapped_column(BigInteger)
     payment_method: Mapped[str] = mapped_column(String(32), default="")
+    # the opaque token of the pay page `/pay/{token}` (never the order id or code)
+    pay_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # bank transfer: the name the customer writes on the transfer, so the vendor can match it
+    depositor_name: Mapped[str | None] = mapped_column(String(40))
+    # the vendor was reminded of this order waiting unaccepted
+    vendor_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # what the customer saw when confirming: seller identity and terms (전자상거래법)
     terms_shown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -28,7 +28,7 @@ from catalog.migrate import upgrade_database
 from catalog.models import ProcessedUpdate
 from catalog.orders import expire_unpaid_orders
 from livecart.services import Services, build_services
-from livecart.settings import Settings
+from livecart.settings import Settings, online_payments
 from webhook.app import create_app
 from webhook.context import WebContext
 
@@ -90,6 +90,8 @@ async def build_runtime(
             default_locale=settings.default_locale,
             per_second=settings.send_rate_per_second,
             per_chat_per_second=settings.send_rate_per_chat_per_second,
+            public_base_url=settings.public_base_url,
+            online_payments=online_payments(settings),
         )
         deps = BotDeps(
             sessionmaker=services.sessionmaker,
@@ -97,6 +99,8 @@ async def build_runtime(
             default_locale=settings.default_locale,
             reservation_minutes=settings.reservation_minutes,
             public_base_url=settings.public_base_url,
+            online_payments=online_payments(settings),
+            vendor_invite_hours=settings.vendor_invite_hours,
             wake_sender=sender.wake,
         )
         dispatcher = build_dispatcher(deps, i18n, **await _fsm_storage(settings))

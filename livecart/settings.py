@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     portone_channel_key: str | None = None
     portone_api_secret: SecretStr | None = None
     portone_webhook_secret: SecretStr | None = None
+    portone_browser_sdk_url: str = "https://cdn.portone.io/v2/browser-sdk.js"
+    vendor_invite_hours: int = Field(default=72, ge=1, le=24 * 30)
+    vendor_reminder_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
     @field_validator("default_locale")
     @classmethod
@@ -131,3 +134,14 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
             lines.append(f"{name}: {message}")
         raise SettingsError("; ".join(lines)) from None
+
+
+def online_payments(settings: Settings) -> bool:
+    """PortOne is fully configured and the pay page has a public address to link to."""
+    return bool(
+        settings.public_base_url
+        and settings.portone_store_id
+        and settings.portone_channel_key
+        and settings.portone_api_secret
+        and settings.portone_webhook_secret
+    )
