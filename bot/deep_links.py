@@ -14,7 +14,7 @@ PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclass(frozen=True)
 class DeepLink:
-    kind: str  # "market", "shop" or "product"
+    kind: str  # "market", "shop", "product", "vendor" (an invite token) or "pickup" (an order code)
     slug: str
     sku: str = ""
 
@@ -34,6 +34,14 @@ def product_payload(shop_slug: str, sku: str) -> str | None:
     return payload if PAYLOAD_RE.match(payload) else None
 
 
+def vendor_invite_payload(token: str) -> str:
+    return _checked(f"vendor_{token}")
+
+
+def pickup_payload(order_code: str) -> str:
+    return _checked(f"pickup_{order_code}")
+
+
 def link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{bot_username}?start={payload}"
 
@@ -45,7 +53,7 @@ def parse_payload(payload: str) -> DeepLink | None:
     kind, _sep, rest = payload.partition("_")
     if not rest:
         return None
-    if kind in ("market", "shop"):
+    if kind in ("market", "shop", "vendor", "pickup"):
         return DeepLink(kind, rest)
     if kind == "product":
         shop, _sep, sku = rest.partition("_")
