@@ -137,6 +137,19 @@ async def get_order_by_code(session: AsyncSession, code: str) -> Order:
     return order
 
 
+async def get_order_by_pay_token(session: AsyncSession, pay_token: str) -> Order:
+    """The order behind a pay-page link, or NotFound (the token is opaque, not guessable)."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.pay_token == pay_token)
+        .options(selectinload(Order.lines), selectinload(Order.shop))
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("order", "pay link")
+    return order
+
+
 async def place_order(
     session: AsyncSession,
     *,
@@ -179,6 +192,7 @@ async def place_order(
             shop_id=shop.id,
             customer_id=customer.id if customer else None,
             checkout_token=checkout_token,
+            pay_token=secrets.token_urlsafe(24),
             status=OrderStatus.PENDING_PAYMENT,
             fulfilment=fulfilment,
             recipient_name=recipient_name,
