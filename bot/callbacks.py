@@ -56,6 +56,7 @@ class CheckoutCb(CallbackData, prefix="k"):
 
 class OrderAction(StrEnum):
     VIEW = "v"
+    BANK = "b"  # pay this order by bank transfer
     CANCEL = "c"
     CANCEL_CONFIRMED = "y"
 
@@ -76,3 +77,11 @@ class PrivacyAction(StrEnum):
 
 class PrivacyCb(CallbackData, prefix="v"):
     action: PrivacyAction
+
+
+class VendorOrderCb(CallbackData, prefix="vo"):
+    """A vendor's tap on an order alert; `action` is a catalog.vendor_orders.VendorAction."""
+
+    order: int
+    action: str
+    reason: str = ""

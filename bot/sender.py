@@ -243,7 +243,7 @@ class OutboxSender:
             await self.limits.chat(row.chat_id).acquire()
             await self.limits.wait_if_paused()
             try:
-                message = await self._send(row.chat_id, outgoing)
+                message = await self._send(outgoing.chat_id or row.chat_id, outgoing)
             except TelegramRetryAfter as exc:
                 self.limits.pause(exc.retry_after)
                 continue  # this row keeps its claim and goes out after the pause

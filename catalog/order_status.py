@@ -10,7 +10,7 @@ S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED, S.REFUSED}),
     S.PAID: frozenset({S.ACCEPTED, S.CANCELLED, S.REFUSED}),
-    S.ACCEPTED: frozenset({S.READY, S.SHIPPED, S.CANCELLED, S.REFUSED}),
+    S.ACCEPTED: frozenset({S.READY, S.SHIPPED, S.COMPLETED, S.CANCELLED, S.REFUSED}),
     S.READY: frozenset({S.COMPLETED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.COMPLETED}),
     S.COMPLETED: frozenset(),
@@ -23,9 +23,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 HOLDS_RESERVATION = frozenset({S.PENDING_PAYMENT})
 #: final states
 TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
-#: states from which the customer may cancel by themselves. Only before paying: cancelling a
-#: paid order needs a refund and the vendor told, which the payments work has to wire first.
-CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT})
+#: states from which the customer may cancel by themselves: until the vendor accepts (a paid
+#: order cancelled is refunded in full)
+CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID})
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
@@ -40,5 +40,5 @@ def check_transition(current: OrderStatus, target: OrderStatus) -> None:
 
 
 def can_customer_cancel(current: OrderStatus) -> bool:
-    """A customer may cancel an order they have not paid yet."""
+    """A customer may cancel an order the vendor has not accepted yet."""
     return current in CUSTOMER_CANCELLABLE

@@ -20,6 +20,7 @@ from catalog.models import (
     OrderLine,
     OrderStatus,
     OrderStatusChange,
+    OutboxMessage,
     Product,
     Shop,
     Vendor,
@@ -338,24 +339,56 @@ async def change_status(
             dedupe_key=f"order:{fresh.id}:{target.value}",
             now=now,
         )
-    if target is OrderStatus.PAID:
-        await notify_vendors(session, fresh, kind="vendor_order_paid", now=now)
+    await sync_vendor_alerts(session, fresh, now=now, new_alerts=target is OrderStatus.PAID)
     return fresh
 
 
-async def notify_vendors(session: AsyncSession, order: Order, *, kind: str, now: datetime) -> None:
-    """One message per vendor of the order's shop."""
-    vendors = await session.scalars(select(Vendor).where(Vendor.shop_id == order.shop_id))
-    for vendor in vendors:
-        await enqueue_notification(
-            session,
-            chat_id=vendor.chat_id,
-            kind=kind,
-            data={"order_id": order.id, "code": order.code, "status": order.status.value},
-            ref=f"order:{order.id}",
-            dedupe_key=f"order:{order.id}:{kind}:{vendor.id}",
-            now=now,
+def vendor_alert_key(order_id: int, vendor_id: int) -> str:
+    """The dedupe key of a vendor's alert for an order: one alert per order and vendor."""
+    return f"order:{order_id}:vendor_alert:{vendor_id}"
+
+
+async def sync_vendor_alerts(
+    session: AsyncSession, order: Order, *, now: datetime, new_alerts: bool
+) -> None:
+    """Keep every vendor's alert for this order true: one message per vendor, then edits.
+
+    A vendor who already has the order's alert gets it edited to the order's new state (one
+    `vendor_order_update` per status). With `new_alerts` (the order was paid, or waits for a
+    bank transfer) a vendor without one gets the alert. The renderers read the order when they
+    send, so an alert sent late already shows the latest state.
+    """
+    vendors = list(await session.scalars(select(Vendor).where(Vendor.shop_id == order.shop_id)))
+    if not vendors:
+        return
+    keys = {vendor.id: vendor_alert_key(order.id, vendor.id) for vendor in vendors}
+    existing = set(
+        await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys.values()))
         )
+    )
+    for vendor in vendors:
+        data = {"order_id": order.id, "vendor_id": vendor.id, "status": order.status.value}
+        if keys[vendor.id] in existing:
+            await enqueue_notification(
+                session,
+                chat_id=vendor.chat_id,
+                kind="vendor_order_update",
+                data=data,
+                ref=f"order:{order.id}",
+                dedupe_key=f"order:{order.id}:vendor_update:{vendor.id}:{order.status.value}",
+                now=now,
+            )
+        elif new_alerts:
+            await enqueue_notification(
+                session,
+                chat_id=vendor.chat_id,
+                kind="vendor_order",
+                data=data,
+                ref=f"order:{order.id}",
+                dedupe_key=keys[vendor.id],
+                now=now,
+            )
 
 
 async def mark_paid(session: AsyncSession, order: Order, *, now: datetime, actor: str) -> Order:
@@ -366,12 +399,16 @@ async def mark_paid(session: AsyncSession, order: Order, *, now: datetime, actor
 async def cancel_by_customer(
     session: AsyncSession, order: Order, customer: Customer, *, now: datetime
 ) -> Order:
-    """A customer cancels their own order while the vendor has not accepted it yet."""
+    """A customer cancels their own order while the vendor has not accepted it yet; what
+    they paid is refunded."""
     if order.customer_id != customer.id:
         raise NotFound("order", order.code)
     if not can_customer_cancel(order.status):
         raise OrderNotCancellable(order.status.value, OrderStatus.CANCELLED.value)
-    return await change_status(
+    from catalog.payments import request_refunds  # payments builds on orders
+
+    was_paid = order.status is not OrderStatus.PENDING_PAYMENT
+    cancelled = await change_status(
         session,
         order,
         OrderStatus.CANCELLED,
@@ -379,6 +416,9 @@ async def cancel_by_customer(
         actor=f"customer:{customer.id}",
         reason="customer",
     )
+    if was_paid:
+        await request_refunds(session, cancelled, reason="cancelled by the customer", now=now)
+    return cancelled
 
 
 async def expire_unpaid_orders(session: AsyncSession, *, now: datetime, limit: int = 200) -> int:

@@ -289,3 +289,21 @@ async def _outcome(
     assert fresh is not None
     order = await get_order(session, fresh.order_id)
     return PaymentOutcome(result, fresh, order, reason)
+
+
+async def request_refunds(
+    session: AsyncSession, order: Order, *, reason: str, now: datetime
+) -> list[Payment]:
+    """Every paid payment of the order must go back: each becomes refund_requested (CAS)."""
+    moved: list[Payment] = []
+    for payment in await list_order_payments(session, order):
+        if payment.status is PaymentStatus.PAID and await _move(
+            session,
+            payment,
+            PaymentStatus.REFUND_REQUESTED,
+            now=now,
+            raw=payment.raw,
+            reason=reason,
+        ):
+            moved.append(payment)
+    return moved

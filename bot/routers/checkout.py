@@ -37,6 +37,7 @@ from catalog.models import Customer, Fulfilment, Order, Shop
 from catalog.orders import RequestedLine, place_order
 from catalog.phones import display_phone
 from catalog.shops import get_shop_by_id
+from catalog.vendor_orders import choose_bank_transfer
 
 router = Router(name=__name__)
 
@@ -251,6 +252,10 @@ async def place_checkout(
                     checkout_token=f"{customer.id}:{token}:{shop.id}",
                 )
             )
+            if not deps.online_payments:
+                # no online payment here: the customer pays by bank transfer (or at the stall),
+                # and the shop's vendors see the order at once to confirm the money
+                await choose_bank_transfer(session, orders[-1], customer, now=now)
         await clear_cart(session, customer)
     return orders
 

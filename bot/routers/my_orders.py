@@ -12,13 +12,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Nav, NavCb, OrderAction, OrderCb
+from bot.deps import BotDeps
 from bot.formatting import local_time, money, order_lines_text, status_label
 from bot.keyboards import home_button
+from bot.notifications import RenderEnv, bank_transfer_text, pay_url
 from bot.replies import Replies, pressed_message
-from catalog.errors import NotFound, OrderNotCancellable
+from catalog.errors import InvalidTransition, NotFound, OrderNotCancellable
 from catalog.models import Customer, Order, OrderStatus
 from catalog.order_status import can_customer_cancel
 from catalog.orders import cancel_by_customer, get_order, list_customer_orders
+from catalog.vendor_orders import BANK_TRANSFER, choose_bank_transfer
 
 router = Router(name=__name__)
 
@@ -41,7 +44,9 @@ async def render_orders(
     return _("📦 Your orders (newest first). Tap one to see it."), kb.as_markup()
 
 
-def render_order(order: Order, locale: str) -> tuple[str, InlineKeyboardMarkup]:
+def render_order(
+    order: Order, locale: str, deps: BotDeps | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     lines = [
         _("Order {code} · {shop}").format(code=order.code, shop=order.shop.name),
         order_lines_text(order),
@@ -53,6 +58,24 @@ def render_order(order: Order, locale: str) -> tuple[str, InlineKeyboardMarkup]:
             _("Please pay by {time}.").format(time=local_time(order.expires_at, order.shop, locale))
         )
     kb = InlineKeyboardBuilder()
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        if order.payment_method == BANK_TRANSFER:
+            lines.append(bank_transfer_text(order))
+        else:
+            env = RenderEnv(
+                public_base_url=deps.public_base_url if deps else None,
+                online_payments=deps.online_payments if deps else False,
+            )
+            url = pay_url(env, order)
+            if url is not None:
+                kb.button(
+                    text=_("💳 Pay {total}").format(total=money(order.total, order.shop)), url=url
+                )
+            if order.shop.bank_account or url is None:
+                kb.button(
+                    text=_("🏦 I'll pay by bank transfer"),
+                    callback_data=OrderCb(action=OrderAction.BANK, order=order.id),
+                )
     if can_customer_cancel(order.status):
         kb.button(
             text=_("❌ Cancel this order"),
@@ -93,10 +116,35 @@ async def on_order(
     session: AsyncSession,
     customer: Customer,
     replies: Replies,
+    deps: BotDeps,
 ) -> None:
     order = await _own_order(session, customer, callback_data.order)
-    text, markup = render_order(order, customer.language)
+    text, markup = render_order(order, customer.language, deps)
     replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.BANK))
+async def on_bank_transfer(
+    callback: CallbackQuery,
+    callback_data: OrderCb,
+    session: AsyncSession,
+    customer: Customer,
+    replies: Replies,
+    deps: BotDeps,
+    now: datetime,
+) -> None:
+    """The customer pays by bank transfer: the account, the amount, the name to write."""
+    order = await _own_order(session, customer, callback_data.order)
+    try:
+        order = await choose_bank_transfer(session, order, customer, now=now)
+    except InvalidTransition:
+        replies.toast(_("This order can't be paid any more."), alert=True)
+        text, markup = render_order(await get_order(session, order.id), customer.language, deps)
+        replies.send(text, markup)
+        return
+    replies.toast()
+    text, markup = render_order(await get_order(session, order.id), customer.language, deps)
+    replies.send(text, markup)
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.CANCEL))
@@ -131,6 +179,7 @@ async def on_cancel_confirmed(
     session: AsyncSession,
     customer: Customer,
     replies: Replies,
+    deps: BotDeps,
     now: datetime,
 ) -> None:
     order = await _own_order(session, customer, callback_data.order)
@@ -143,5 +192,5 @@ async def on_cancel_confirmed(
             replies.toast(
                 _("The shop has already accepted this order. Please call the shop."), alert=True
             )
-    text, markup = render_order(await get_order(session, order.id), customer.language)
+    text, markup = render_order(await get_order(session, order.id), customer.language, deps)
     replies.edit(pressed_message(callback), text, markup)

@@ -16,6 +16,8 @@ from catalog.models import (
     Order,
     OrderStatus,
     OutboxMessage,
+    PaymentProvider,
+    PaymentStatus,
     Product,
     Vendor,
 )
@@ -28,6 +30,7 @@ from catalog.orders import (
     mark_paid,
     place_order,
 )
+from catalog.payments import apply_provider_payment, list_order_payments, start_payment
 from tests.factories import make_customer, make_order, make_product, make_shop
 
 
@@ -177,8 +180,8 @@ async def test_paying_sells_the_reserved_units_and_alerts_every_vendor(
     assert kinds == [
         ("order_placed", customer.chat_id),
         ("order_status", customer.chat_id),
-        ("vendor_order_paid", 7001),
-        ("vendor_order_paid", 7002),
+        ("vendor_order", 7001),
+        ("vendor_order", 7002),
     ]
 
 
@@ -207,21 +210,30 @@ async def test_a_customer_cancels_before_acceptance_and_the_stock_comes_back(
     assert await _stock(session, apple.id) == (10, 0)
 
 
-async def test_a_paid_order_cancelled_by_the_shop_returns_sold_units_but_not_by_the_customer(
+async def test_a_paid_order_cancelled_by_the_customer_returns_stock_and_owes_a_refund(
     session: AsyncSession, clock: FrozenClock
 ) -> None:
     shop = await make_shop(session, clock)
     apple = await make_product(session, clock, shop, stock=10)
     customer = await make_customer(session, clock)
     order = await make_order(session, clock, shop, apple, 3, customer=customer)
-    order = await mark_paid(session, order, now=clock.now(), actor="test")
+    payment = await start_payment(session, order, PaymentProvider.PORTONE, now=clock.now())
+    await apply_provider_payment(
+        session,
+        provider=PaymentProvider.PORTONE,
+        provider_payment_id=payment.provider_payment_id,
+        status=PaymentStatus.PAID,
+        amount=order.total,
+        currency=order.currency,
+        now=clock.now(),
+        raw={},
+    )
     assert await _stock(session, apple.id) == (7, 0)
-    # a paid order needs a refund: the customer can't cancel it alone (yet)
-    with pytest.raises(OrderNotCancellable):
-        await cancel_by_customer(session, order, customer, now=clock.now())
-    order = await change_status(session, order, OrderStatus.CANCELLED, now=clock.now(), actor="v")
-    assert await _stock(session, apple.id) == (10, 0)
+    order = await cancel_by_customer(session, order, customer, now=clock.now())
     assert order.status is OrderStatus.CANCELLED
+    assert await _stock(session, apple.id) == (10, 0)
+    payments = await list_order_payments(session, order)
+    assert [p.status for p in payments] == [PaymentStatus.REFUND_REQUESTED]
 
 
 async def test_an_accepted_order_is_no_longer_cancellable_by_the_customer(

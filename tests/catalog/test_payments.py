@@ -132,8 +132,8 @@ async def test_a_paid_report_with_the_exact_amount_pays_the_order_and_tells_ever
     assert await _kinds(session) == [
         ("order_placed", 5_000_000_001),
         ("order_status", 5_000_000_001),
-        ("vendor_order_paid", 7001),
-        ("vendor_order_paid", 7002),
+        ("vendor_order", 7001),
+        ("vendor_order", 7002),
     ]
 
 
@@ -324,8 +324,8 @@ async def test_two_payments_racing_for_one_order_pay_it_once_and_the_other_is_re
         assert await _kinds(session) == [
             ("order_placed", 5_000_000_001),
             ("order_status", 5_000_000_001),
-            ("vendor_order_paid", 7001),
-            ("vendor_order_paid", 7002),
+            ("vendor_order", 7001),
+            ("vendor_order", 7002),
         ]
 
 

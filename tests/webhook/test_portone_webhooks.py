@@ -287,8 +287,8 @@ async def record(sessionmaker: async_sessionmaker[AsyncSession], order: Order) -
 PAID_ONCE_MESSAGES = [
     ("order_placed", CUSTOMER_CHAT),
     ("order_status", CUSTOMER_CHAT),
-    ("vendor_order_paid", VENDOR_CHATS[0]),
-    ("vendor_order_paid", VENDOR_CHATS[1]),
+    ("vendor_order", VENDOR_CHATS[0]),
+    ("vendor_order", VENDOR_CHATS[1]),
 ]
 
 
