@@ -110,9 +110,7 @@ def bank_transfer_text(order: Order) -> str:
             holder=shop.bank_holder or shop.name,
         )
     else:
-        where = _("Please pay {total} to the shop directly.").format(
-            total=money(order.total, shop)
-        )
+        where = _("Please pay {total} to the shop directly.").format(total=money(order.total, shop))
     if not order.depositor_name:
         return where
     return where + "\n" + _("Depositor name: {name}").format(name=order.depositor_name)
