@@ -14,7 +14,9 @@ PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclass(frozen=True)
 class DeepLink:
-    kind: str  # "market", "shop", "product", "vendor" (an invite token) or "pickup" (an order code)
+    # "market", "shop", "product", "vendor" (an invite token), "pickup" (an order code) or
+    # "show" (a live show's id)
+    kind: str
     slug: str
     sku: str = ""
 
@@ -32,6 +34,10 @@ def product_payload(shop_slug: str, sku: str) -> str | None:
     (then link the shop instead)."""
     payload = f"product_{shop_slug}_{sku}"
     return payload if PAYLOAD_RE.match(payload) else None
+
+
+def show_payload(show_id: int) -> str:
+    return _checked(f"show_{show_id}")
 
 
 def vendor_invite_payload(token: str) -> str:
@@ -53,7 +59,7 @@ def parse_payload(payload: str) -> DeepLink | None:
     kind, _sep, rest = payload.partition("_")
     if not rest:
         return None
-    if kind in ("market", "shop", "vendor", "pickup"):
+    if kind in ("market", "shop", "vendor", "pickup", "show"):
         return DeepLink(kind, rest)
     if kind == "product":
         shop, _sep, sku = rest.partition("_")
