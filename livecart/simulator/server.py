@@ -90,6 +90,10 @@ async def serve_app(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=3,
+        # clients keep connections open (aiogram's session, httpx): with uvicorn's 5-second
+        # default a request sent just as the server closes an idle connection is lost
+        # ("Server disconnected without sending a response") on a busy machine
+        timeout_keep_alive=75,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-{host}:{bound_port}")
