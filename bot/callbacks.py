@@ -76,3 +76,18 @@ class PrivacyAction(StrEnum):
 
 class PrivacyCb(CallbackData, prefix="v"):
     action: PrivacyAction
+
+
+class StaffAction(StrEnum):
+    LIST = "l"
+    INVITE = "i"
+    REMOVE = "r"  # asks first
+    REMOVE_CONFIRMED = "y"
+
+
+class StaffCb(CallbackData, prefix="vs"):
+    """An owner's /staff screen: `shop` is checked against the presser on every tap."""
+
+    action: StaffAction
+    shop: int
+    vendor: int = 0

@@ -17,7 +17,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.deps import BotDeps
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
-from bot.routers import cart, checkout, language, my_orders, privacy, shop, start, typed_orders
+from bot.routers import (
+    cart,
+    checkout,
+    language,
+    my_orders,
+    privacy,
+    shop,
+    start,
+    typed_orders,
+    vendor_staff,
+)
 from catalog.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,7 @@ def build_bot(token: str, api_url: str, *, timeout: float = 30.0) -> Bot:
 def customer_routers() -> list[Router]:
     """Feature routers in the order they must be tried: the catch-all typed orders last."""
     return [
+        vendor_staff.router,  # before start: it takes the vendor_ deep links
         start.router,
         language.router,
         privacy.router,

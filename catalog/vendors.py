@@ -113,8 +113,9 @@ async def redeem_invite(
     """Make the user a vendor of the invite's shop; an invite works once, before it expires.
 
     The invite is claimed by a compare-and-set UPDATE, so of two people opening the same link
-    at once exactly one gets in. Someone who already runs the shop keeps their record; an
-    invite only ever raises their role (an owner opening a staff link stays owner).
+    at once exactly one gets in; whoever got in may open it again. Someone who already runs
+    the shop keeps their record; an invite only ever raises their role (an owner opening a
+    staff link stays owner).
     """
     if not _TOKEN_RE.match(token):
         raise UnknownInvite()
@@ -124,6 +125,10 @@ async def redeem_invite(
     if invite is None:
         raise UnknownInvite()
     if invite.used_at is not None:
+        if invite.used_by_user_id == telegram_user_id:  # the same person, opening it again
+            again = await vendor_of(session, telegram_user_id, invite.shop_id)
+            if again is not None:
+                return again
         raise InviteAlreadyUsed()
     if invite.expires_at <= now:
         raise InviteExpired()

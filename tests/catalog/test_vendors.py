@@ -83,6 +83,20 @@ async def test_an_invite_works_once(session: AsyncSession, clock: FrozenClock) -
     assert [v.telegram_user_id for v in await shop_vendors(session, shop.id)] == [OWNER_ID]
 
 
+async def test_whoever_joined_may_open_their_link_again_until_they_are_removed(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    shop = await make_shop(session, clock)
+    owner = await join(session, clock, await invite(session, clock, shop), OWNER_ID)
+    token = await invite(session, clock, shop, "staff")
+    staff = await join(session, clock, token, STAFF_ID)
+
+    assert (await join(session, clock, token, STAFF_ID)).id == staff.id
+    await remove_vendor(session, shop.id, staff.id, by=owner)
+    with pytest.raises(InviteAlreadyUsed):
+        await join(session, clock, token, STAFF_ID)
+
+
 async def test_an_invite_expires_after_its_hours(session: AsyncSession, clock: FrozenClock) -> None:
     shop = await make_shop(session, clock)
     token = await invite(session, clock, shop, hours=2)
