@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import StaffAction, StaffCb
 from bot.deep_links import link, parse_payload, vendor_invite_payload
 from bot.deps import BotDeps
+from bot.notifications import recipient_language
 from bot.replies import Replies, pressed_message
 from catalog.errors import (
     InviteAlreadyUsed,
@@ -260,12 +262,11 @@ async def on_staff_button(
             replies.toast(_("That person no longer works at this shop."))
         else:
             replies.toast(_("{name} was removed.").format(name=removed.name or "—"))
-            replies.send(
-                _("You no longer help run “{shop}”. Thank you for your help!").format(
-                    shop=shop.name
-                ),
-                chat_id=removed.chat_id,
-            )
+            i18n = get_i18n()
+            language = await recipient_language(session, removed.chat_id, i18n.default_locale)
+            with i18n.use_locale(language):  # the removed person's language, not the owner's
+                goodbye = _("You no longer help run “{shop}”. Thank you for your help!")
+            replies.send(goodbye.format(shop=shop.name), chat_id=removed.chat_id)
             await refresh_vendor_menu(session, replies, removed.telegram_user_id, removed.chat_id)
     text, markup = await render_staff(session, shop, me)
     replies.edit(screen, text, markup)
