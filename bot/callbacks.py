@@ -85,3 +85,18 @@ class VendorOrderCb(CallbackData, prefix="vo"):
     order: int
     action: str
     reason: str = ""
+
+
+class StaffAction(StrEnum):
+    LIST = "l"
+    INVITE = "i"
+    REMOVE = "r"  # asks first
+    REMOVE_CONFIRMED = "y"
+
+
+class StaffCb(CallbackData, prefix="vs"):
+    """An owner's /staff screen: `shop` is checked against the presser on every tap."""
+
+    action: StaffAction
+    shop: int
+    vendor: int = 0

@@ -27,6 +27,7 @@ from bot.routers import (
     start,
     typed_orders,
     vendor_orders,
+    vendor_staff,
 )
 from catalog.errors import DomainError, NotFound
 
@@ -50,6 +51,7 @@ def customer_routers() -> list[Router]:
     """Feature routers in the order they must be tried: the catch-all typed orders last."""
     return [
         vendor_orders.router,
+        vendor_staff.router,  # before start: it takes the vendor_ deep links
         start.router,
         language.router,
         privacy.router,

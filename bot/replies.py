@@ -99,6 +99,10 @@ class Replies:
 
         self._actions.append(action)
 
+    def call(self, action: Callable[[Bot], Awaitable[Any]]) -> None:
+        """Any other Bot API call, made after commit in order (a chat's command menu, say)."""
+        self._actions.append(action)
+
     def toast(self, text: str | None = None, *, alert: bool = False) -> None:
         """Answer the pressed button (a short notice at the top of the chat)."""
         if self._callback is not None:

@@ -80,3 +80,49 @@ class OrderNotPayable(DomainError):
         super().__init__(f"order {order_code!r} in status {status!r} cannot be paid")
         self.order_code = order_code
         self.status = status
+
+
+class UnknownInvite(NotFound):
+    """A vendor invite link nobody made (mistyped, cut short, or forged)."""
+
+    code = "invite_unknown"
+
+    def __init__(self) -> None:
+        # never echo the token: it may be a real one, pasted somewhere it shouldn't be
+        super().__init__("vendor invite", "<token>")
+
+
+class InviteAlreadyUsed(DomainError):
+    """An invite works once; someone has opened this one already."""
+
+    code = "invite_used"
+
+    def __init__(self) -> None:
+        super().__init__("this vendor invite has been used already")
+
+
+class InviteExpired(DomainError):
+    code = "invite_expired"
+
+    def __init__(self) -> None:
+        super().__init__("this vendor invite has expired")
+
+
+class NotShopOwner(DomainError):
+    """Only an owner of the shop may invite or remove the people who run it."""
+
+    code = "not_shop_owner"
+
+    def __init__(self, shop_id: int) -> None:
+        super().__init__(f"only an owner of shop {shop_id} may do this")
+        self.shop_id = shop_id
+
+
+class LastOwner(DomainError):
+    """A shop always keeps at least one owner, or nobody could manage it from the chat."""
+
+    code = "last_owner"
+
+    def __init__(self, shop_id: int) -> None:
+        super().__init__(f"shop {shop_id} would have no owner left")
+        self.shop_id = shop_id

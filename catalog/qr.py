@@ -38,6 +38,14 @@ def qr_png(payload: str, *, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+def qr_png_for_print(payload: str, *, min_pixels: int) -> bytes:
+    """A PNG at least `min_pixels` wide, whole pixels per module, so print stays sharp."""
+    modules, _ = segno.make(check_payload(payload), error="m", boost_error=False).symbol_size(
+        scale=1, border=4
+    )
+    return qr_png(payload, scale=max(1, -(-min_pixels // modules)))
+
+
 @lru_cache(maxsize=2048)
 def qr_svg(payload: str, *, scale: int = 8) -> str:
     """An SVG document of the QR code, for the pay page and printable posters."""

@@ -1,12 +1,17 @@
-"""The `livecart` command: run, demo, worker, db upgrade, catalog import/export."""
+"""The `livecart` command: run, demo, db upgrade, catalog import/export, vendor invite,
+poster."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import AsyncIterator
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,8 +25,18 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Products in CSV.", no_args_is_help=True)
+vendor_app = typer.Typer(help="The people who run a shop.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(vendor_app, name="vendor")
+
+BotOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bot",
+        help="the bot's @username (default: asked from Telegram with LIVECART_BOT_TOKEN)",
+    ),
+]
 
 # soft_wrap: one message stays one line when output goes to a pipe, a log or systemd
 err = Console(stderr=True, soft_wrap=True)
@@ -180,6 +195,130 @@ def catalog_export(
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"wrote {output}")
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+@vendor_app.command("invite")
+def vendor_invite(
+    shop: Annotated[str, typer.Argument(help="the shop's slug")],
+    role: Annotated[Role, typer.Option(help="owner may invite and remove staff")] = Role.OWNER,
+    bot: BotOption = None,
+) -> None:
+    """Print a one-time link that makes whoever opens it an owner or staff of SHOP."""
+    from catalog.deep_links import link, vendor_invite_payload
+    from catalog.shops import get_shop
+    from catalog.vendors import create_invite
+
+    settings = _settings()
+
+    async def main() -> tuple[str, str, datetime, str | None]:
+        username = await _bot_username(settings, bot, required=False)
+        async with _database(settings) as (sessionmaker, now), sessionmaker() as session:
+            record = await get_shop(session, shop)
+            invite, token = await create_invite(
+                session,
+                record,
+                role=role.value,
+                created_by="admin",
+                now=now,
+                hours=settings.vendor_invite_hours,
+            )
+            await session.commit()
+            return record.name, vendor_invite_payload(token), invite.expires_at, username
+
+    name, payload, expires_at, username = _run_domain(main())
+    until = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    out.print(f"{role.value} invite for {name}; it works once, until {until}:", highlight=False)
+    if username:
+        out.print(link(username, payload), highlight=False)
+    else:
+        out.print(payload, highlight=False)
+        out.print(
+            f"the link is https://t.me/<bot username>?start={payload} "
+            "(set LIVECART_BOT_TOKEN or pass --bot to have it printed)",
+            highlight=False,
+        )
+
+
+@app.command()
+def poster(
+    shop: Annotated[str, typer.Argument(help="the shop's slug")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML file (default <shop>-poster.html)")
+    ] = None,
+    bot: BotOption = None,
+) -> None:
+    """Write a printable A4 poster (HTML) with the shop's QR code; print it from a browser."""
+    from catalog.shops import get_shop
+    from webhook.poster import render_poster
+
+    settings = _settings()
+
+    async def main() -> str:
+        username = await _bot_username(settings, bot, required=True)
+        assert username is not None
+        async with _database(settings) as (sessionmaker, _now), sessionmaker() as session:
+            record = await get_shop(session, shop)
+            market = record.market.name if record.market else None
+            return render_poster(record, bot_username=username, market_name=market)
+
+    html = _run_domain(main())
+    target = output or Path(f"{shop}-poster.html")
+    target.write_text(html, encoding="utf-8")
+    out.print(f"wrote {target}", highlight=False)
+
+
+async def _bot_username(settings: Settings, given: str | None, *, required: bool) -> str | None:
+    """--bot, else the username Telegram reports for LIVECART_BOT_TOKEN (getMe)."""
+    if given:
+        return given.removeprefix("@")
+    if settings.bot_token is None:
+        if required:
+            err.print("livecart: pass --bot <username> or set LIVECART_BOT_TOKEN.")
+            raise typer.Exit(2)
+        return None
+    from bot.factory import build_bot
+
+    client = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url, timeout=15)
+    try:
+        me = await client.get_me()
+    except Exception as exc:
+        err.print(f"livecart: could not ask Telegram for the bot's username: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        await client.session.close()
+    return me.username
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[tuple[Any, datetime]]:
+    """The sessionmaker and the time; SQLite is migrated first, as `run` does."""
+    from livecart.services import build_services
+
+    services = build_services(settings)
+    try:
+        if settings.is_sqlite:
+            from catalog.migrate import upgrade_database
+
+            await upgrade_database(services.engine)
+        yield services.sessionmaker, services.clock.now()
+    finally:
+        await services.close()
+
+
+def _run_domain(coro):  # type: ignore[no-untyped-def]
+    """Run `coro`; a refused rule (an unknown shop, say) is one line on stderr and exit 1."""
+    from catalog.errors import DomainError
+
+    try:
+        return _run(coro)
+    except DomainError as exc:
+        err.print(f"livecart: {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _safe_url(url: str) -> str:

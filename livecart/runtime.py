@@ -74,6 +74,7 @@ async def build_runtime(
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         default_locale=settings.default_locale,
         reservation_minutes=settings.reservation_minutes,
+        vendor_invite_hours=settings.vendor_invite_hours,
         portone_api_url=settings.portone_api_url,
         portone_api_secret=_secret(settings.portone_api_secret),
         portone_webhook_secret=_secret(settings.portone_webhook_secret),
@@ -185,6 +186,7 @@ async def _connect_bot(runtime: Runtime) -> None:
     assert bot is not None and dispatcher is not None
     me = await bot.me()  # cached: polling's own start-up check won't ask again
     log.info("bot @%s is up", me.username)
+    runtime.web.bot_username = me.username
     await register_commands(bot, runtime.i18n)
     if settings.webhook_base_url:
         url = settings.webhook_base_url.rstrip("/") + "/telegram/webhook"

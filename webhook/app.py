@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, payments, products, shops, telegram
+from webhook.routes import health, orders, payments, products, shops, telegram, vendors
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -21,6 +21,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(shops.router)
     app.include_router(products.router)
+    app.include_router(vendors.router)
     app.include_router(orders.router)
     app.include_router(telegram.router)
     app.include_router(payments.router)

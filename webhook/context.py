@@ -22,11 +22,14 @@ class WebContext:
     api_token: str | None
     default_locale: str = "ko"
     reservation_minutes: int = 15
+    vendor_invite_hours: int = 72
     # set when the bot runs in webhook mode
     telegram_secret: str | None = None
     telegram_handler: TelegramUpdateHandler | None = None
     # called after a request's transaction commits (wakes the outbox sender)
     after_commit: Callable[[], None] | None = None
+    # the bot's @username, known once it reached Telegram (getMe): links and posters need it
+    bot_username: str | None = None
     readiness_checks: tuple[Callable[[], Awaitable[None]], ...] = ()
     # PortOne V2 (LIVECART_PORTONE_*): payments are answered 404 until these are set
     portone_api_url: str | None = None

@@ -14,7 +14,11 @@ from catalog.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    InviteAlreadyUsed,
+    InviteExpired,
+    LastOwner,
     NotFound,
+    NotShopOwner,
     OrderNotPayable,
     OutOfStock,
     ShopClosed,
@@ -32,6 +36,10 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (OrderNotPayable, 409),
     (ProductInUse, 409),
     (ShopClosed, 409),
+    (InviteAlreadyUsed, 409),
+    (InviteExpired, 409),
+    (LastOwner, 409),
+    (NotShopOwner, 403),
 )
 
 

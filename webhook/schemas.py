@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.models import Fulfilment, OrderStatus
+from catalog.models import Fulfilment, OrderStatus, VendorRole
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=5000)]
@@ -147,6 +147,33 @@ class OrderOut(BaseModel):
 class OrderPage(BaseModel):
     items: list[OrderOut]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class VendorInviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: VendorRole = Field(
+        default=VendorRole.OWNER, description="owner (may invite and remove staff) or staff"
+    )
+
+
+class VendorInviteOut(BaseModel):
+    role: VendorRole
+    payload: str = Field(description="/start payload: vendor_<token>; works once")
+    link: str | None = Field(
+        description="t.me link to send the new vendor; null until the bot has reached Telegram"
+    )
+    expires_at: datetime
+
+
+class VendorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: VendorRole
+    telegram_user_id: int
+    created_at: datetime
 
 
 class Health(BaseModel):

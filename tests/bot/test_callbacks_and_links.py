@@ -17,6 +17,8 @@ from bot.callbacks import (
     OrderCb,
     PrivacyAction,
     PrivacyCb,
+    StaffAction,
+    StaffCb,
 )
 from bot.deep_links import (
     PAYLOAD_RE,
@@ -37,6 +39,7 @@ def test_the_longest_real_callback_data_fits_64_bytes() -> None:
         OrderCb(action=OrderAction.CANCEL_CONFIRMED, order=BIG_ID),
         LangCb(code="ko"),
         PrivacyCb(action=PrivacyAction.FORGET_CONFIRMED),
+        StaffCb(action=StaffAction.REMOVE_CONFIRMED, shop=BIG_ID, vendor=BIG_ID),
     ]
     for data in longest:
         packed = data.pack()

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.responses import HTMLResponse
 
 from catalog.models import Shop
 from catalog.shops import list_shops, upsert_shop
-from webhook.deps import Authorized, NowDep, SessionDep, ShopDep
+from webhook.deps import Authorized, ContextDep, NowDep, SessionDep, ShopDep
+from webhook.poster import render_poster
 from webhook.schemas import ShopIn, ShopOut
 
 router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[Authorized])
 
+BotUsername = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{4,31}$",
+        description="the bot's @username (default: the running bot's)",
+    ),
+]
 SlugPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", examples=["ganada"])]
 
 
@@ -57,3 +66,18 @@ async def put_shop(
 async def get_shop_route(shop: ShopDep, session: SessionDep) -> ShopOut:
     """One shop, with the seller identity it shows customers."""
     return shop_out(shop, await _market_slug(session, shop))
+
+
+@router.get("/{shop}/poster", response_class=HTMLResponse)
+async def get_shop_poster(shop: ShopDep, ctx: ContextDep, bot: BotUsername = None) -> HTMLResponse:
+    """A printable A4 poster (HTML, print it from the browser) with the shop's QR code."""
+    username = bot or ctx.bot_username
+    if not username:
+        raise HTTPException(
+            status_code=503,
+            detail="the bot's username is not known yet (it has not reached Telegram); "
+            "pass ?bot=<username>",
+        )
+    market = shop.market  # loaded with the shop
+    html = render_poster(shop, bot_username=username, market_name=market.name if market else None)
+    return HTMLResponse(html)
