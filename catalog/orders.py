@@ -242,7 +242,7 @@ async def place_order(
                 now=now,
             )
             await session.flush()
-        await reserve_stock(session, plan.quantities)
+        await reserve_stock(session, plan.quantities, now=now)
     return order
 
 
