@@ -17,7 +17,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.deps import BotDeps
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
-from bot.routers import cart, checkout, language, my_orders, privacy, shop, start, typed_orders
+from bot.routers import (
+    cart,
+    checkout,
+    language,
+    my_orders,
+    privacy,
+    shop,
+    start,
+    typed_orders,
+    vendor_stock,
+)
 from catalog.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,7 @@ def customer_routers() -> list[Router]:
         cart.router,
         my_orders.router,
         shop.router,
+        vendor_stock.router,  # only a vendor's own product names; other text falls through
         typed_orders.router,
     ]
 
