@@ -17,6 +17,8 @@ from bot.callbacks import (
     OrderCb,
     PrivacyAction,
     PrivacyCb,
+    StockAction,
+    StockCb,
 )
 from bot.deep_links import (
     PAYLOAD_RE,
@@ -37,6 +39,7 @@ def test_the_longest_real_callback_data_fits_64_bytes() -> None:
         OrderCb(action=OrderAction.CANCEL_CONFIRMED, order=BIG_ID),
         LangCb(code="ko"),
         PrivacyCb(action=PrivacyAction.FORGET_CONFIRMED),
+        StockCb(action=StockAction.SET, shop=BIG_ID, product=BIG_ID, page=10_000, qty=1_000_000),
     ]
     for data in longest:
         packed = data.pack()
