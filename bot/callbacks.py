@@ -100,3 +100,23 @@ class StaffCb(CallbackData, prefix="vs"):
     action: StaffAction
     shop: int
     vendor: int = 0
+
+
+class StockAction(StrEnum):
+    LIST = "l"  # show a page of the shop's stock list
+    PLUS = "p"  # one more unit
+    MINUS = "m"  # one unit less (never below 0)
+    SOLD_OUT = "z"  # available becomes 0
+    SET = "s"  # available becomes `qty` (a typed "사과 20" that needed a choice)
+    HIDE = "h"  # customers no longer see it
+    SHOW = "v"  # customers see it again
+
+
+class StockCb(CallbackData, prefix="vk"):
+    """A vendor's stock list: the shop, the product (0 for the list itself), the page shown."""
+
+    action: StockAction
+    shop: int
+    product: int = 0
+    page: int = 0
+    qty: int = 0

@@ -28,6 +28,7 @@ from bot.routers import (
     typed_orders,
     vendor_orders,
     vendor_staff,
+    vendor_stock,
 )
 from catalog.errors import DomainError, NotFound
 
@@ -59,6 +60,7 @@ def customer_routers() -> list[Router]:
         cart.router,
         my_orders.router,
         shop.router,
+        vendor_stock.router,  # only a vendor's own product names; other text falls through
         typed_orders.router,
     ]
 

@@ -243,7 +243,7 @@ async def place_order(
                 now=now,
             )
             await session.flush()
-        await reserve_stock(session, plan.quantities)
+        await reserve_stock(session, plan.quantities, now=now)
     return order
 
 
@@ -341,6 +341,21 @@ async def change_status(
         )
     await sync_vendor_alerts(session, fresh, now=now, new_alerts=target is OrderStatus.PAID)
     return fresh
+
+
+async def notify_vendors(session: AsyncSession, order: Order, *, kind: str, now: datetime) -> None:
+    """One `kind` message per vendor of the order's shop (once per order, kind and vendor)."""
+    vendors = await session.scalars(select(Vendor).where(Vendor.shop_id == order.shop_id))
+    for vendor in vendors:
+        await enqueue_notification(
+            session,
+            chat_id=vendor.chat_id,
+            kind=kind,
+            data={"order_id": order.id, "code": order.code, "status": order.status.value},
+            ref=f"order:{order.id}",
+            dedupe_key=f"order:{order.id}:{kind}:{vendor.id}",
+            now=now,
+        )
 
 
 def vendor_alert_key(order_id: int, vendor_id: int) -> str:

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import DomainError, InvalidInput, NotFound
 from catalog.models import Product, Shop
+from catalog.stock import set_available, sync_low_stock
 
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 PRODUCT_FIELDS = frozenset(
@@ -57,7 +58,13 @@ def _check_fields(fields: Mapping[str, Any]) -> None:
 
 
 async def upsert_product(
-    session: AsyncSession, shop: Shop, *, sku: str, fields: Mapping[str, Any], now: datetime
+    session: AsyncSession,
+    shop: Shop,
+    *,
+    sku: str,
+    fields: Mapping[str, Any],
+    now: datetime,
+    actor: str = "admin",
 ) -> tuple[Product, bool]:
     """Create or update a product by (shop, sku); `stock` sets the available quantity.
 
@@ -93,24 +100,13 @@ async def upsert_product(
     product.updated_at = now
     await session.flush()
     if "stock" in fields:
-        await set_available(session, product, int(fields["stock"]), now=now)
+        product = await set_available(
+            session, product.id, int(fields["stock"]), now=now, actor=actor
+        )
+    elif "low_stock_threshold" in fields and not created:
+        await sync_low_stock(session, [product.id], now=now)
+        await session.refresh(product)
     return product, created
-
-
-async def set_available(
-    session: AsyncSession, product: Product, quantity: int, *, now: datetime
-) -> Product:
-    """Set how many units can be sold now (not counting those reserved by unpaid orders)."""
-    if quantity < 0:
-        raise InvalidInput("stock must be 0 or more", "stock")
-    await session.execute(
-        update(Product)
-        .where(Product.id == product.id)
-        .values(available=quantity, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await session.refresh(product)
-    return product
 
 
 async def get_product(session: AsyncSession, shop: Shop, sku: str) -> Product:

@@ -44,8 +44,10 @@ SHOP_FIELDS = frozenset(
         "delivery_terms",
         "cancellation_terms",
         "refund_terms",
+        "closing_time",
     }
 )
+CLOSING_TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def check_slug(slug: str) -> str:
@@ -133,6 +135,8 @@ def _check_locale_fields(fields: Mapping[str, Any]) -> None:
             ZoneInfo(str(fields["timezone"]))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise InvalidInput(f"unknown time zone {fields['timezone']!r}", "timezone") from exc
+    if "closing_time" in fields and not CLOSING_TIME_RE.match(str(fields["closing_time"])):
+        raise InvalidInput("closing_time must be a local time like 20:00", field="closing_time")
     if "currency" in fields:
         code = str(fields["currency"])
         if len(code) != 3 or get_currency_name(code, locale="en") == code:

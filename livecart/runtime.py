@@ -27,6 +27,7 @@ from catalog.clock import Clock
 from catalog.migrate import upgrade_database
 from catalog.models import ProcessedUpdate
 from catalog.orders import expire_unpaid_orders
+from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
 from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
 from webhook.app import create_app
@@ -35,6 +36,7 @@ from webhook.context import WebContext
 log = logging.getLogger("livecart")
 
 EXPIRY_INTERVAL_SECONDS = 15.0
+VENDOR_ALERTS_INTERVAL_SECONDS = 30.0
 PROCESSED_UPDATES_KEPT = timedelta(hours=48)  # Telegram drops undelivered updates after 24 h
 
 
@@ -165,6 +167,33 @@ async def expire_and_prune(runtime: Runtime) -> None:
         runtime.sender.wake()
 
 
+async def vendor_alerts(runtime: Runtime) -> None:
+    """Remind vendors of paid orders left unaccepted; send each shop's summary at closing.
+
+    Each job runs in its own transaction: one failing (logged) never holds back the other.
+    """
+    now = runtime.services.clock.now()
+    minutes = runtime.settings.vendor_reminder_minutes
+    queued = False
+    try:
+        async with runtime.services.sessionmaker() as session:
+            while await remind_unaccepted_orders(session, now=now, minutes=minutes):
+                await session.commit()
+                queued = True
+            await session.commit()
+    except Exception:
+        log.exception("vendor reminders failed; will try again")
+    try:
+        async with runtime.services.sessionmaker() as session:
+            if await send_daily_summaries(session, now=now):
+                queued = True
+            await session.commit()
+    except Exception:
+        log.exception("daily summaries failed; will try again")
+    if queued and runtime.sender is not None:
+        runtime.sender.wake()
+
+
 async def _start_bot(runtime: Runtime) -> None:
     """Wait for Telegram, register commands, then poll (or set the webhook); whatever fails
     on the way (Telegram down, 5xx, network) is retried with backoff, never given up."""
@@ -234,6 +263,14 @@ async def serve(
         asyncio.create_task(
             _periodic("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
             name="expiry",
+        )
+    )
+    tasks.append(
+        asyncio.create_task(
+            _periodic(
+                "vendor alerts", VENDOR_ALERTS_INTERVAL_SECONDS, lambda: vendor_alerts(runtime)
+            ),
+            name="vendor-alerts",
         )
     )
     if runtime.sender is not None:

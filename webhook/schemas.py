@@ -45,6 +45,9 @@ class ShopIn(BaseModel):
     delivery_terms: LongText | None = None
     cancellation_terms: LongText | None = None
     refund_terms: LongText | None = None
+    closing_time: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None = Field(
+        default=None, description="local HH:MM when the vendors' daily summary goes out"
+    )
 
 
 class ShopOut(BaseModel):
@@ -74,6 +77,7 @@ class ShopOut(BaseModel):
     delivery_terms: str
     cancellation_terms: str
     refund_terms: str
+    closing_time: str = Field(description="local HH:MM when the vendors' daily summary goes out")
     deep_link_payload: str = Field(description="/start payload that opens this shop: shop_<slug>")
 
 

@@ -19,6 +19,8 @@ from bot.callbacks import (
     PrivacyCb,
     StaffAction,
     StaffCb,
+    StockAction,
+    StockCb,
 )
 from bot.deep_links import (
     PAYLOAD_RE,
@@ -40,6 +42,7 @@ def test_the_longest_real_callback_data_fits_64_bytes() -> None:
         LangCb(code="ko"),
         PrivacyCb(action=PrivacyAction.FORGET_CONFIRMED),
         StaffCb(action=StaffAction.REMOVE_CONFIRMED, shop=BIG_ID, vendor=BIG_ID),
+        StockCb(action=StockAction.SET, shop=BIG_ID, product=BIG_ID, page=10_000, qty=1_000_000),
     ]
     for data in longest:
         packed = data.pack()
