@@ -76,6 +76,7 @@ class FakePortOne:
     webhook_secret: str  # whsec_... shared with livecart
     store_id: str
     channel_key: str = "channel-key-demo"
+    base_url: str = ""  # where it is served, when the caller knows (tests)
     webhook_url: str | None = None
     webhook_timeout: float = 10.0
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -116,6 +117,7 @@ class FakePortOne:
             "currency": currency,
             "customer": {},
             "isCulturalExpense": False,
+            "origin": {"platformType": "PC", "ipAddress": "127.0.0.1"},
         }
         self.payments[payment_id] = payment
         return payment
@@ -137,7 +139,7 @@ class FakePortOne:
             statusChangedAt=now,
             pgTxId=secrets.token_hex(6),
             receiptUrl="https://receipt.example/" + payment_id,
-            pgResponse="{}",
+            disputes=[],
         )
 
     def fail(self, payment_id: str, reason: str = "the customer closed the window") -> None:
