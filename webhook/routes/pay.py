@@ -30,7 +30,7 @@ from webhook.pay_pages import (
     status_page,
 )
 from webhook.payment_sync import portone_client, sync_portone_payment
-from webhook.portone import PortOneError
+from webhook.portone import PortOneError, PortOneRejected
 from webhook.problems import problem
 
 log = logging.getLogger(__name__)
@@ -135,9 +135,11 @@ async def pay_done(
         try:
             async with portone_client(ctx) as portone:
                 await sync_portone_payment(ctx, portone, payment.provider_payment_id)
+        except PortOneRejected as exc:
+            # PAYMENT_NOT_FOUND: the window closed before PortOne recorded anything
+            log.info("PortOne refused to show payment %s: %s", payment.provider_payment_id, exc)
         except PortOneError as exc:
-            # PAYMENT_NOT_FOUND too: the window closed before PortOne recorded anything
-            log.info("could not check PortOne payment %s: %s", payment.provider_payment_id, exc)
+            log.warning("could not check PortOne payment %s: %s", payment.provider_payment_id, exc)
             checked = code is not None
         order, payment = await _order_and_payment(ctx, token, payment_id)
         assert order is not None
