@@ -27,7 +27,13 @@ from catalog.models import (
 )
 from catalog.orders import get_order, vendor_alert_key
 from catalog.qr import qr_png
-from catalog.vendor_orders import BANK_TRANSFER, VendorAction, last_actor_name, vendor_actions
+from catalog.vendor_orders import (
+    BANK_TRANSFER,
+    VendorAction,
+    last_actor_name,
+    owed_transfer_refund,
+    vendor_actions,
+)
 
 
 @dataclass
@@ -279,6 +285,7 @@ ACTION_LABELS = {
     VendorAction.SHIP: lambda: _("🚚 Shipped"),
     VendorAction.COMPLETE: lambda: _("🤝 Handed over"),
     VendorAction.REFUSE: lambda: _("❌ Sold out / refuse"),
+    VendorAction.REFUND_SENT: lambda: _("💸 I sent the money back"),
 }
 
 
@@ -318,11 +325,19 @@ async def vendor_order_card(session: AsyncSession, order: Order) -> Outgoing:
     if order.status is OrderStatus.REFUSED:
         why = REFUSAL_REASONS.get(order.status_reason, REFUSAL_REASONS["other"])()
         lines.append(_("Refused: {why}").format(why=why))
+    owed = await owed_transfer_refund(session, order)
+    if owed is not None:
+        lines.append(
+            _("Please send the {total} transfer back to the customer, then tap below.").format(
+                total=money(owed.amount, order.shop)
+            )
+        )
     by = await last_actor_name(session, order)
     if by and order.status is not OrderStatus.PENDING_PAYMENT:
         lines.append(_("Last step by {name}").format(name=by))
     kb = InlineKeyboardBuilder()
-    for action in vendor_actions(order):
+    actions = vendor_actions(order) + ([VendorAction.REFUND_SENT] if owed else [])
+    for action in actions:
         kb.button(
             text=action_label(action),
             callback_data=VendorOrderCb(order=order.id, action=action.value),

@@ -40,6 +40,7 @@ from bot.notifications import (
     recipient_language,
     render_text,
 )
+from bot.payment_notifications import PAYMENT_RENDERERS
 from bot.vendor_notifications import VENDOR_RENDERERS
 from catalog.clock import Clock
 from catalog.models import Customer, OutboxLane, OutboxMessage
@@ -122,7 +123,7 @@ class OutboxSender:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self.renderers = renderers or {**RENDERERS, **VENDOR_RENDERERS}
+        self.renderers = renderers or {**RENDERERS, **VENDOR_RENDERERS, **PAYMENT_RENDERERS}
         self.public_base_url = public_base_url
         self.online_payments = online_payments
         self._env: RenderEnv | None = None

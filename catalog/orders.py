@@ -364,13 +364,14 @@ def vendor_alert_key(order_id: int, vendor_id: int) -> str:
 
 
 async def sync_vendor_alerts(
-    session: AsyncSession, order: Order, *, now: datetime, new_alerts: bool
+    session: AsyncSession, order: Order, *, now: datetime, new_alerts: bool, suffix: str = ""
 ) -> None:
     """Keep every vendor's alert for this order true: one message per vendor, then edits.
 
     A vendor who already has the order's alert gets it edited to the order's new state (one
     `vendor_order_update` per status). With `new_alerts` (the order was paid, or waits for a
-    bank transfer) a vendor without one gets the alert. The renderers read the order when they
+    bank transfer) a vendor without one gets the alert. `suffix` names a change that is not a
+    status change (a transfer refunded by hand). The renderers read the order when they
     send, so an alert sent late already shows the latest state.
     """
     vendors = list(await session.scalars(select(Vendor).where(Vendor.shop_id == order.shop_id)))
@@ -391,7 +392,8 @@ async def sync_vendor_alerts(
                 kind="vendor_order_update",
                 data=data,
                 ref=f"order:{order.id}",
-                dedupe_key=f"order:{order.id}:vendor_update:{vendor.id}:{order.status.value}",
+                dedupe_key=f"order:{order.id}:vendor_update:{vendor.id}:{order.status.value}"
+                + (f":{suffix}" if suffix else ""),
                 now=now,
             )
         elif new_alerts:

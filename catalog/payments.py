@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import InvalidTransition, OrderNotPayable
 from catalog.models import (
+    Customer,
     Order,
     OrderStatus,
     Payment,
@@ -26,6 +27,7 @@ from catalog.models import (
     PaymentStatus,
 )
 from catalog.orders import get_order, mark_paid
+from catalog.outbox import enqueue_notification
 
 #: what a provider can report about a payment; the other statuses are livecart's own decisions
 REPORTABLE = frozenset(
@@ -34,6 +36,11 @@ REPORTABLE = frozenset(
 #: a payment in these states may still become paid (a failed card can be retried under its id)
 PAYABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 _START_ATTEMPTS = 5
+#: the customer hears about these moves of a payment (outbox kind, dedupe suffix)
+_CUSTOMER_NOTICES = {
+    PaymentStatus.REFUND_REQUESTED: ("refund_requested", "refund_requested"),
+    PaymentStatus.REFUNDED: ("refund_done", "refunded"),
+}
 
 
 class PaymentResult(enum.StrEnum):
@@ -53,6 +60,11 @@ class RefundReason(enum.StrEnum):
     ORDER_ALREADY_PAID = "order_already_paid"
     ORDER_CLOSED = "order_closed"
     AMOUNT_MISMATCH = "amount_mismatch"
+
+
+def pay_page_url(public_base_url: str, pay_token: str) -> str:
+    """The pay page of an order: `{base}/pay/{token}` (the QR code and the chat link carry it)."""
+    return f"{public_base_url.rstrip('/')}/pay/{pay_token}"
 
 
 @dataclass(frozen=True)
@@ -213,7 +225,9 @@ async def apply_provider_payment(
         else:
             return PaymentOutcome(PaymentResult.UNCHANGED, payment, order)
         reason = payment.status_reason or "provider"
-        if await _move(session, payment, target, now=now, raw=raw, reason=reason):
+        if await _move(
+            session, payment, target, now=now, raw=raw, reason=reason, moved=(amount, currency)
+        ):
             return await _outcome(session, result, payment, reason)
         return PaymentOutcome(PaymentResult.UNCHANGED, payment, order)
 
@@ -223,7 +237,13 @@ async def apply_provider_payment(
     if amount != order.total or currency != order.currency:
         reason = RefundReason.AMOUNT_MISMATCH.value
         if await _move(
-            session, payment, PaymentStatus.REFUND_REQUESTED, now=now, raw=raw, reason=reason
+            session,
+            payment,
+            PaymentStatus.REFUND_REQUESTED,
+            now=now,
+            raw=raw,
+            reason=reason,
+            moved=(amount, currency),
         ):
             return await _outcome(session, PaymentResult.REFUND_REQUESTED, payment, reason)
         return PaymentOutcome(PaymentResult.UNCHANGED, payment, order)
@@ -248,6 +268,49 @@ async def apply_provider_payment(
     return await _outcome(session, PaymentResult.ORDER_PAID, payment, "")
 
 
+async def request_refunds(
+    session: AsyncSession, order: Order, *, reason: str, now: datetime
+) -> list[Payment]:
+    """Every paid payment of the order must go back to the customer: refund_requested.
+
+    For any provider. Each payment moves by compare-and-set, so a concurrent call (or a
+    provider's report applied meanwhile) moves it once. The customer hears it in the order's
+    status message (refused, cancelled), not in a second message; `refund_done` follows.
+    The money itself goes back later (the PortOne refund job, or the vendor for a transfer).
+    """
+    requested = []
+    for payment in await list_order_payments(session, order):
+        if payment.status is PaymentStatus.PAID and await _move(
+            session,
+            payment,
+            PaymentStatus.REFUND_REQUESTED,
+            now=now,
+            raw=payment.raw,
+            reason=reason,
+            tell=False,  # the order's own status message says the money goes back
+        ):
+            requested.append(payment)
+    return requested
+
+
+async def list_owed_refunds(
+    session: AsyncSession, provider: PaymentProvider, *, limit: int = 100
+) -> list[Payment]:
+    """Payments of `provider` whose money must still go back, oldest decision first."""
+    return list(
+        await session.scalars(
+            select(Payment)
+            .where(
+                Payment.provider == provider,
+                Payment.status == PaymentStatus.REFUND_REQUESTED,
+            )
+            .order_by(Payment.updated_at, Payment.id)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
 async def _move(
     session: AsyncSession,
     payment: Payment,
@@ -257,10 +320,14 @@ async def _move(
     raw: dict[str, Any],
     reason: str = "",
     paid_at: datetime | None = None,
+    moved: tuple[int, str] | None = None,
+    tell: bool = True,
 ) -> bool:
     """Compare-and-set the payment's status from the one read; False if it changed meanwhile.
 
-    On success `payment` is reloaded, so a later move compares against the new status.
+    On success `payment` is reloaded, so a later move compares against the new status, and
+    the customer is told of a refund; `moved` is the (amount, currency) the provider says
+    moved, when it may differ from what livecart asked.
     """
     values: dict[str, object] = {
         "status": target,
@@ -279,7 +346,46 @@ async def _move(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     await session.refresh(payment)
+    if tell and target in _CUSTOMER_NOTICES:
+        amount, currency = moved or (payment.amount, payment.currency)
+        await _tell_customer(session, payment, target, amount, currency, now=now)
     return True
+
+
+async def _tell_customer(
+    session: AsyncSession,
+    payment: Payment,
+    status: PaymentStatus,
+    amount: int,
+    currency: str,
+    *,
+    now: datetime,
+) -> None:
+    """The order's customer hears that their money goes back, and when it has."""
+    kind, suffix = _CUSTOMER_NOTICES[status]
+    order = await session.get(Order, payment.order_id)
+    customer = (
+        await session.get(Customer, order.customer_id)
+        if order is not None and order.customer_id is not None
+        else None
+    )
+    if customer is None:
+        return
+    await enqueue_notification(
+        session,
+        chat_id=customer.chat_id,
+        kind=kind,
+        data={
+            "payment_id": payment.id,
+            "order_id": payment.order_id,
+            "amount": amount,
+            "currency": currency,
+            "reason": payment.status_reason,
+        },
+        ref=f"order:{payment.order_id}",
+        dedupe_key=f"payment:{payment.id}:{suffix}",
+        now=now,
+    )
 
 
 async def _outcome(
@@ -289,21 +395,3 @@ async def _outcome(
     assert fresh is not None
     order = await get_order(session, fresh.order_id)
     return PaymentOutcome(result, fresh, order, reason)
-
-
-async def request_refunds(
-    session: AsyncSession, order: Order, *, reason: str, now: datetime
-) -> list[Payment]:
-    """Every paid payment of the order must go back: each becomes refund_requested (CAS)."""
-    moved: list[Payment] = []
-    for payment in await list_order_payments(session, order):
-        if payment.status is PaymentStatus.PAID and await _move(
-            session,
-            payment,
-            PaymentStatus.REFUND_REQUESTED,
-            now=now,
-            raw=payment.raw,
-            reason=reason,
-        ):
-            moved.append(payment)
-    return moved

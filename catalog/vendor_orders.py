@@ -27,7 +27,7 @@ from catalog.models import (
     Vendor,
 )
 from catalog.orders import change_status, get_order, sync_vendor_alerts
-from catalog.payments import request_refunds
+from catalog.payments import apply_provider_payment, request_refunds
 from catalog.vendors import vendor_of
 
 BANK_TRANSFER = "bank_transfer"
@@ -41,6 +41,7 @@ class VendorAction(enum.StrEnum):
     SHIP = "ship"
     COMPLETE = "done"  # handed over / delivered
     REFUSE = "refuse"
+    REFUND_SENT = "refunded"  # the shop sent a bank transfer's money back
 
 
 class RefusalReason(enum.StrEnum):
@@ -160,6 +161,43 @@ async def act_on_order(
         fresh = await get_order(session, order.id)
         raise VendorActionRefused(fresh, action, await last_actor_name(session, fresh)) from None
     return Acted(fresh, vendor)
+
+
+async def owed_transfer_refund(session: AsyncSession, order: Order) -> Payment | None:
+    """A bank transfer the shop must send back by hand (the order closed after it was paid)."""
+    payment: Payment | None = await session.scalar(
+        select(Payment).where(
+            Payment.order_id == order.id,
+            Payment.provider == PaymentProvider.BANK_TRANSFER,
+            Payment.status == PaymentStatus.REFUND_REQUESTED,
+        )
+    )
+    return payment
+
+
+async def confirm_transfer_refund(
+    session: AsyncSession, order_id: int, *, telegram_user_id: int, now: datetime
+) -> Order:
+    """The vendor sent a transfer's money back: recorded refunded, the customer told once."""
+    order = await get_order(session, order_id)
+    vendor = await vendor_of(session, telegram_user_id, order.shop_id)
+    if vendor is None:
+        raise NotVendor()
+    payment = await owed_transfer_refund(session, order)
+    if payment is None:
+        raise VendorActionRefused(order, VendorAction.REFUND_SENT, "")
+    await apply_provider_payment(
+        session,
+        provider=PaymentProvider.BANK_TRANSFER,
+        provider_payment_id=payment.provider_payment_id,
+        status=PaymentStatus.CANCELLED,
+        amount=payment.amount,
+        currency=payment.currency,
+        now=now,
+        raw={"refunded_by": f"vendor:{vendor.id}"},
+    )
+    await sync_vendor_alerts(session, order, now=now, new_alerts=False, suffix="refunded")
+    return order
 
 
 async def _settle_transfer(

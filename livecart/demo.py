@@ -3,6 +3,7 @@ seeded market, so a newcomer sees the whole story without a Telegram account."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from datetime import datetime
@@ -18,6 +19,8 @@ from livecart.settings import Settings
 
 DEMO_TOKEN = "1000000001:livecart-demo-token"
 DEMO_BOT_USERNAME = "livecart_demo_bot"
+DEMO_STORE_ID = "store-livecart-demo"
+DEMO_CHANNEL_KEY = "channel-key-livecart-demo"
 
 
 def demo_csv() -> str:
@@ -40,6 +43,7 @@ async def seed_demo_market(session: AsyncSession, *, now: datetime) -> ImportSum
 
 async def run_demo(settings: Settings, console: Console) -> None:
     """Start the simulator on the HTTP port's /sim path, seed the market, run the bot."""
+    from livecart.fake_portone import FakePortOne
     from livecart.runtime import build_runtime, prepare_database, serve
     from livecart.simulator import Simulator, create_simulator_app
 
@@ -52,7 +56,16 @@ async def run_demo(settings: Settings, console: Console) -> None:
             "telegram_api_url": f"{base}/sim",
             "webhook_base_url": None,
             "api_token": _secret(api_token),
+            **demo_payment_settings(settings, base),
         }
+    )
+    assert settings.portone_api_secret is not None and settings.portone_webhook_secret is not None
+    portone = FakePortOne(
+        api_secret=settings.portone_api_secret.get_secret_value(),
+        webhook_secret=settings.portone_webhook_secret.get_secret_value(),
+        store_id=DEMO_STORE_ID,
+        channel_key=DEMO_CHANNEL_KEY,
+        webhook_url=f"{base}/payments/portone/webhook",
     )
     simulator = Simulator()
     assert settings.bot_token is not None
@@ -63,6 +76,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         summary = await seed_demo_market(session, now=runtime.services.clock.now())
         await session.commit()
     runtime.app.mount("/sim", create_simulator_app(simulator))
+    runtime.app.mount("/fake-portone", portone.app())
     runtime.shutdown_hooks.append(simulator.aclose)
     customer = simulator.create_user(first_name="김영희", language_code="ko")
     console.print(
@@ -71,6 +85,8 @@ async def run_demo(settings: Settings, console: Console) -> None:
         f"({', '.join(demo_shop_details())})\n"
         f"  REST API: {base}/docs  (Authorization: Bearer {api_token})\n"
         f"  Telegram simulator: {base}/sim  (control API under {base}/sim/control)\n"
+        f"  payments: a fake PortOne at {base}/fake-portone (pay pages {settings.public_base_url}"
+        "/pay/...; no account, no money)\n"
         f"  a customer to play: user id {customer.id}; for example:\n"
         f"    curl -s -X POST {base}/sim/control/users/{customer.id}/text "
         f"-H 'content-type: application/json' -d '{{\"text\": \"/start shop_ganada-fruit\"}}'\n"
@@ -79,6 +95,23 @@ async def run_demo(settings: Settings, console: Console) -> None:
         highlight=False,
     )
     await serve(runtime)
+
+
+def demo_payment_settings(settings: Settings, base: str) -> dict[str, Any]:
+    """PortOne settings pointing at the fake PortOne mounted on the demo's own server.
+
+    Fresh secrets per run, shared with the fake; `public_base_url` stays if it was set.
+    """
+    webhook_key = base64.b64encode(secrets.token_bytes(24)).decode()
+    return {
+        "portone_api_url": f"{base}/fake-portone",
+        "portone_browser_sdk_url": f"{base}/fake-portone/browser-sdk.js",
+        "portone_store_id": DEMO_STORE_ID,
+        "portone_channel_key": DEMO_CHANNEL_KEY,
+        "portone_api_secret": _secret(secrets.token_urlsafe(24)),
+        "portone_webhook_secret": _secret(f"whsec_{webhook_key}"),
+        "public_base_url": settings.public_base_url or base,
+    }
 
 
 def _secret(value: str) -> Any:

@@ -32,11 +32,13 @@ from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
 from webhook.app import create_app
 from webhook.context import WebContext
+from webhook.payment_sync import settle_owed_refunds
 
 log = logging.getLogger("livecart")
 
 EXPIRY_INTERVAL_SECONDS = 15.0
 VENDOR_ALERTS_INTERVAL_SECONDS = 30.0
+REFUND_INTERVAL_SECONDS = 30.0
 PROCESSED_UPDATES_KEPT = timedelta(hours=48)  # Telegram drops undelivered updates after 24 h
 
 
@@ -81,6 +83,9 @@ async def build_runtime(
         portone_api_secret=_secret(settings.portone_api_secret),
         portone_webhook_secret=_secret(settings.portone_webhook_secret),
         portone_store_id=settings.portone_store_id,
+        portone_channel_key=settings.portone_channel_key,
+        portone_browser_sdk_url=settings.portone_browser_sdk_url,
+        public_base_url=settings.public_base_url,
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
@@ -194,6 +199,13 @@ async def vendor_alerts(runtime: Runtime) -> None:
         runtime.sender.wake()
 
 
+async def refund_owed(runtime: Runtime) -> None:
+    """Give back PortOne payments livecart decided not to keep (retried until PortOne agrees)."""
+    settled = await settle_owed_refunds(runtime.web)
+    if settled:
+        log.info("refunded %d PortOne payment(s)", settled)
+
+
 async def _start_bot(runtime: Runtime) -> None:
     """Wait for Telegram, register commands, then poll (or set the webhook); whatever fails
     on the way (Telegram down, 5xx, network) is retried with backoff, never given up."""
@@ -273,6 +285,13 @@ async def serve(
             name="vendor-alerts",
         )
     )
+    if runtime.web.portone_configured:
+        tasks.append(
+            asyncio.create_task(
+                _periodic("refunds", REFUND_INTERVAL_SECONDS, lambda: refund_owed(runtime)),
+                name="refunds",
+            )
+        )
     if runtime.sender is not None:
         tasks.append(asyncio.create_task(runtime.sender.run(), name="sender"))
     if runtime.bot is not None:

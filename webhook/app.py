@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, payments, products, shops, telegram, vendors
+from webhook.routes import health, orders, pay, payments, products, shops, telegram, vendors
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -25,4 +25,5 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(telegram.router)
     app.include_router(payments.router)
+    app.include_router(pay.router)
     return app

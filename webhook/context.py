@@ -36,6 +36,12 @@ class WebContext:
     portone_api_secret: str | None = None
     portone_webhook_secret: str | None = None
     portone_store_id: str | None = None
+    # the pay page (GET /pay/{token}) opens PortOne's checkout with these
+    portone_channel_key: str | None = None
+    portone_browser_sdk_url: str = "https://cdn.portone.io/v2/browser-sdk.js"
+    # where customers reach livecart (links, QR codes, PortOne's redirect); the request's own
+    # address when unset
+    public_base_url: str | None = None
     # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
     portone_timeout_seconds: float = 10.0
 
@@ -44,3 +50,8 @@ class WebContext:
         return bool(
             self.portone_api_url and self.portone_api_secret and self.portone_webhook_secret
         )
+
+    @property
+    def pay_page_ready(self) -> bool:
+        """The pay page can open PortOne's checkout (and livecart can check the result)."""
+        return bool(self.portone_configured and self.portone_store_id and self.portone_channel_key)

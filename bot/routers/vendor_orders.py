@@ -34,6 +34,7 @@ from catalog.vendor_orders import (
     VendorAction,
     VendorActionRefused,
     act_on_order,
+    confirm_transfer_refund,
 )
 from catalog.vendors import vendor_of
 
@@ -55,6 +56,7 @@ DONE_TOASTS = {
     VendorAction.SHIP: lambda: _("Marked shipped. The customer is told."),
     VendorAction.COMPLETE: lambda: _("Done. Thank you!"),
     VendorAction.REFUSE: lambda: _("Refused. The stock is back and the customer is refunded."),
+    VendorAction.REFUND_SENT: lambda: _("Thank you. The customer is told."),
 }
 
 
@@ -118,6 +120,14 @@ async def on_vendor_tap(
         return
     if await vendor_of(session, user_id, order.shop_id) is None:
         replies.toast(_("Only the shop's staff can handle this order."), alert=True)
+        return
+    if action is VendorAction.REFUND_SENT:
+        try:
+            await confirm_transfer_refund(session, order.id, telegram_user_id=user_id, now=now)
+        except VendorActionRefused as exc:
+            replies.toast(refused_text(exc), alert=True)
+            return
+        replies.toast(DONE_TOASTS[action]())
         return
     if action is VendorAction.REFUSE and not callback_data.reason:
         _ask_refusal_reason(callback, order, replies)

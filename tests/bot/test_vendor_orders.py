@@ -195,7 +195,17 @@ async def test_refusal_returns_the_stock_and_tells_the_customer_once(
     async with db() as session:
         statuses = list(await session.scalars(select(Payment.status)))
     assert statuses == [PaymentStatus.REFUND_REQUESTED]  # a transfer goes back by the shop
-    await wait_until(owner, alert["message_id"], "거절")
+    alert = await wait_until(owner, alert["message_id"], "돌려")
+    await owner.tap("돌려보냈", alert)
+    done = await wait_for_text(customer, "환불")
+    assert "₩32,000" in text_of(done)
+    await settle(livecart)
+    async with db() as session:
+        statuses = list(await session.scalars(select(Payment.status)))
+    assert statuses == [PaymentStatus.REFUNDED]
+    # the customer heard: placed, paid, refused (with the money note), refunded
+    texts = [text_of(m) for m in await customer.bot_messages()]
+    assert len([t for t in texts if order.code in t and not t.startswith("✅ 주문이")]) == 4, texts
 
 
 async def test_customers_and_other_shops_cannot_act_on_an_order(

@@ -191,7 +191,8 @@ async def test_a_second_payment_for_a_paid_order_is_refunded_not_applied(
     assert outcome.result is PaymentResult.REFUND_REQUESTED
     assert outcome.reason == "order_already_paid"
     assert outcome.refund_owed
-    assert await _kinds(session) == before
+    # the customer only hears that this money goes back; nothing else changes
+    assert await _kinds(session) == sorted([*before, ("refund_requested", 5_000_000_001)])
     assert await _stock(session, order) == (8, 0)
 
 
@@ -324,6 +325,7 @@ async def test_two_payments_racing_for_one_order_pay_it_once_and_the_other_is_re
         assert await _kinds(session) == [
             ("order_placed", 5_000_000_001),
             ("order_status", 5_000_000_001),
+            ("refund_requested", 5_000_000_001),
             ("vendor_order", 7001),
             ("vendor_order", 7002),
         ]

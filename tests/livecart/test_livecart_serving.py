@@ -65,6 +65,8 @@ def test_demo_serves_the_simulator_and_the_seeded_market_and_stops_cleanly_on_ct
         ("hallabong-3kg", 39000, 5),
     ]
     assert httpx.get(f"{base}/api/v1/shops/ganada-fruit/products", timeout=5).status_code == 401
+    sdk = httpx.get(f"{base}/fake-portone/browser-sdk.js", timeout=5)
+    assert sdk.status_code == 200 and "requestPayment" in sdk.text  # payments work, no account
 
     code, elapsed = server.interrupt(timeout=DEMO_STOP_TIMEOUT)
 
