@@ -293,6 +293,18 @@ def action_label(action: VendorAction) -> str:
     return ACTION_LABELS[action]()
 
 
+def vendor_action_buttons(order: Order, actions: list[VendorAction]) -> InlineKeyboardMarkup:
+    """One big button per action, one per row."""
+    kb = InlineKeyboardBuilder()
+    for action in actions:
+        kb.button(
+            text=action_label(action),
+            callback_data=VendorOrderCb(order=order.id, action=action.value),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
 async def vendor_order_card(session: AsyncSession, order: Order) -> Outgoing:
     """The order as the shop's staff see it, with the buttons for its next step.
 
@@ -335,15 +347,8 @@ async def vendor_order_card(session: AsyncSession, order: Order) -> Outgoing:
     by = await last_actor_name(session, order)
     if by and order.status is not OrderStatus.PENDING_PAYMENT:
         lines.append(_("Last step by {name}").format(name=by))
-    kb = InlineKeyboardBuilder()
     actions = vendor_actions(order) + ([VendorAction.REFUND_SENT] if owed else [])
-    for action in actions:
-        kb.button(
-            text=action_label(action),
-            callback_data=VendorOrderCb(order=order.id, action=action.value),
-        )
-    kb.adjust(1)
-    return Outgoing("\n".join(lines), kb.as_markup())
+    return Outgoing("\n".join(lines), vendor_action_buttons(order, actions))
 
 
 async def render_vendor_order(

@@ -10,9 +10,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StockAction, StockCb, VendorOrderCb
+from bot.callbacks import StockAction, StockCb
 from bot.formatting import babel_locale, money, order_lines_text
-from bot.notifications import Outgoing, RenderEnv, Renderer, action_label
+from bot.notifications import Outgoing, RenderEnv, Renderer, vendor_action_buttons
 from bot.routers.vendor_stock import page_of
 from catalog.errors import NotFound
 from catalog.models import Order, OrderStatus, OutboxMessage, Product
@@ -69,14 +69,7 @@ async def render_vendor_order_waiting(
         order_lines_text(order),
         _("Total: {total}").format(total=money(order.total, order.shop)),
     ]
-    kb = InlineKeyboardBuilder()
-    for action in vendor_actions(order):
-        kb.button(
-            text=action_label(action),
-            callback_data=VendorOrderCb(order=order.id, action=action.value),
-        )
-    kb.adjust(1)
-    return Outgoing("\n".join(lines), kb.as_markup())
+    return Outgoing("\n".join(lines), vendor_action_buttons(order, vendor_actions(order)))
 
 
 async def render_vendor_daily_summary(

@@ -8,12 +8,15 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
+from catalog.models import Shop, Vendor
 from livecart.demo import seed_demo_market
 from livecart.runtime import Runtime, build_runtime, serve
 from livecart.settings import load_settings
@@ -163,3 +166,30 @@ async def livecart(database_url: str, clock: FrozenClock) -> AsyncIterator[Livec
 @pytest.fixture
 def db(livecart: Livecart) -> async_sessionmaker[AsyncSession]:
     return livecart.runtime.services.sessionmaker
+
+
+async def bind_vendor(
+    db: async_sessionmaker[AsyncSession],
+    person: Person,
+    shop_slug: str,
+    *,
+    name: str = "김가나",
+    role: str = "owner",
+    now: datetime | None = None,
+) -> Shop:
+    """Make a simulated user one of the shop's vendors (as an accepted invite would)."""
+    async with db() as session:
+        shop = await session.scalar(select(Shop).where(Shop.slug == shop_slug))
+        assert shop is not None
+        session.add(
+            Vendor(
+                shop_id=shop.id,
+                telegram_user_id=person.user_id,
+                chat_id=person.user_id,
+                name=name,
+                role=role,
+                created_at=now or datetime.now(UTC),
+            )
+        )
+        await session.commit()
+        return shop

@@ -17,8 +17,8 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog.models import Order, OrderStatus, Payment, PaymentStatus, Product, Shop, Vendor
-from tests.bot.conftest import Livecart, Person, find_button, text_of
+from catalog.models import Order, OrderStatus, Payment, PaymentStatus, Product
+from tests.bot.conftest import Livecart, Person, bind_vendor, find_button, text_of
 from tests.bot.test_customer_orders import wait_for_text
 
 JSON = dict
@@ -28,20 +28,14 @@ async def make_vendor(
     livecart: Livecart, name: str, shop_slug: str = "ganada-fruit", role: str = "owner"
 ) -> Person:
     person = await livecart.person(name, "ko")
-    async with livecart.runtime.services.sessionmaker() as session:
-        shop = await session.scalar(select(Shop).where(Shop.slug == shop_slug))
-        assert shop is not None
-        session.add(
-            Vendor(
-                shop_id=shop.id,
-                telegram_user_id=person.user_id,
-                chat_id=person.user_id,
-                name=name,
-                role=role,
-                created_at=livecart.clock.now(),
-            )
-        )
-        await session.commit()
+    await bind_vendor(
+        livecart.runtime.services.sessionmaker,
+        person,
+        shop_slug,
+        name=name,
+        role=role,
+        now=livecart.clock.now(),
+    )
     return person
 
 

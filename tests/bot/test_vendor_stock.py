@@ -13,31 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import StockAction, StockCb
-from catalog.models import Product, Shop, Vendor
+from catalog.models import Product, Shop
 from catalog.orders import mark_paid
 from livecart.runtime import vendor_alerts
-from tests.bot.conftest import API_TOKEN, Livecart, Person, text_of
+from tests.bot.conftest import API_TOKEN, Livecart, Person, bind_vendor, text_of
 from tests.factories import make_order
 
 JSON = dict[str, Any]
 
 
 async def make_vendor(db: async_sessionmaker[AsyncSession], person: Person, slug: str) -> Shop:
-    async with db() as session:
-        shop = await session.scalar(select(Shop).where(Shop.slug == slug))
-        assert shop is not None
-        session.add(
-            Vendor(
-                shop_id=shop.id,
-                telegram_user_id=person.user_id,
-                chat_id=person.user_id,
-                name="김가나",
-                role="owner",
-                created_at=datetime.now(UTC),
-            )
-        )
-        await session.commit()
-        return shop
+    return await bind_vendor(db, person, slug)
 
 
 async def product(db: async_sessionmaker[AsyncSession], sku: str) -> Product:
