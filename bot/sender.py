@@ -261,7 +261,14 @@ class OutboxSender:
             except TelegramBadRequest as exc:
                 if outgoing.edit_message_id is not None and NOT_MODIFIED in exc.message:
                     self.sent += 1
-                    await self._record(partial(mark_sent, message_id=row.id, now=self.clock.now()))
+                    await self._record(
+                        partial(
+                            mark_sent,
+                            message_id=row.id,
+                            now=self.clock.now(),
+                            telegram_message_id=outgoing.edit_message_id,
+                        )
+                    )
                     return
                 if any(marker in exc.message for marker in GONE_MARKERS):
                     await self._record(
