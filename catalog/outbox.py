@@ -152,6 +152,27 @@ async def mark_sent(
     )
 
 
+async def mark_many_sent(
+    session: AsyncSession, sent: Sequence[tuple[int, int | None]], *, now: datetime
+) -> None:
+    """Many messages reached Telegram: (row id, Telegram message id) each, in one statement."""
+    if not sent:
+        return
+    await session.execute(
+        update(OutboxMessage),
+        [
+            {
+                "id": row_id,
+                "status": OutboxStatus.SENT,
+                "sent_at": now,
+                "telegram_message_id": message_id,
+                "lease_until": None,
+            }
+            for row_id, message_id in sent
+        ],
+    )
+
+
 async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:
     """Send again later (Telegram asked us to wait, or the network failed)."""
     await session.execute(

@@ -64,7 +64,9 @@ async def get_show(session: AsyncSession, show_id: int) -> Show:
         .options(
             selectinload(Show.market),
             selectinload(Show.shop),
-            selectinload(Show.featured).selectinload(ShowProduct.product),
+            selectinload(Show.featured)
+            .selectinload(ShowProduct.product)
+            .selectinload(Product.shop),
         )
         .execution_options(populate_existing=True)
     )
@@ -226,7 +228,9 @@ async def list_shows(
         .options(
             selectinload(Show.market),
             selectinload(Show.shop),
-            selectinload(Show.featured).selectinload(ShowProduct.product),
+            selectinload(Show.featured)
+            .selectinload(ShowProduct.product)
+            .selectinload(Product.shop),
         )
         .order_by(Show.starts_at, Show.id)
         .limit(limit)

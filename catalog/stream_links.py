@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,3 +73,51 @@ async def follow_stream_link(session: AsyncSession, token: str, *, now: datetime
             .execution_options(synchronize_session=False)
         )
     return show.stream_url
+
+
+async def stream_link_tokens(
+    session: AsyncSession, *, show_id: int, source: str, customer_ids: list[int], now: datetime
+) -> dict[int, str]:
+    """Tokens for many customers of one show and source at once (a fan-out batch): the
+    existing ones, and new ones written in one statement. Returns customer id -> token."""
+    tokens: dict[int, str] = {}
+    if not customer_ids:
+        return tokens
+    rows = await session.execute(
+        select(StreamLink.customer_id, StreamLink.token).where(
+            StreamLink.show_id == show_id,
+            StreamLink.source == source,
+            StreamLink.customer_id.in_(customer_ids),
+        )
+    )
+    for customer_id, token in rows.all():
+        if customer_id is not None:
+            tokens[int(customer_id)] = token
+    missing = [cid for cid in dict.fromkeys(customer_ids) if cid not in tokens]
+    if not missing:
+        return tokens
+    new = {cid: secrets.token_urlsafe(12) for cid in missing}
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(StreamLink),
+                [
+                    {
+                        "token": token,
+                        "show_id": show_id,
+                        "customer_id": cid,
+                        "source": source[:80],
+                        "created_at": now,
+                        "clicks": 0,
+                    }
+                    for cid, token in new.items()
+                ],
+            )
+    except IntegrityError:  # another sender made some of them: take one at a time
+        for cid in missing:
+            tokens[cid] = await stream_link_token(
+                session, show_id=show_id, customer_id=cid, source=source, now=now
+            )
+        return tokens
+    tokens.update(new)
+    return tokens

@@ -6,7 +6,17 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, payments, products, shops, telegram
+from webhook.routes import (
+    campaigns,
+    health,
+    orders,
+    payments,
+    products,
+    shops,
+    shows,
+    stream_links,
+    telegram,
+)
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -22,6 +32,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(shops.router)
     app.include_router(products.router)
     app.include_router(orders.router)
+    app.include_router(shows.router)
+    app.include_router(campaigns.router)
+    app.include_router(stream_links.router)
     app.include_router(telegram.router)
     app.include_router(payments.router)
     return app
