@@ -281,7 +281,7 @@ def campaign_staff_list(market: str) -> None:
         return [(m.telegram_user_id, m.name) for m in await list_staff(session, market)]
 
     for user_id, name in _with_session(settings, work) or []:
-        out.print(f"{user_id}\t{name}", highlight=False)
+        sys.stdout.write(f"{user_id}\t{name}\n")  # tab-separated for scripts
 
 
 def _safe_url(url: str) -> str:
