@@ -120,3 +120,39 @@ class StockCb(CallbackData, prefix="vk"):
     product: int = 0
     page: int = 0
     qty: int = 0
+
+
+class ShowAction(StrEnum):
+    LIST = "l"  # upcoming shows
+    VIEW = "v"
+    SUBSCRIBE = "s"  # this show
+    SUBSCRIBE_ALL = "a"  # every show of its shop or market
+    OFF = "x"  # turn every reminder off (on every reminder and broadcast)
+    ITEM = "o"  # a featured product: its order buttons; typed orders now mean the show's list
+
+
+class ShowCb(CallbackData, prefix="sh"):
+    action: ShowAction
+    show: int = 0
+    item: int = 0  # a product id
+
+
+class CampaignAction(StrEnum):
+    MENU = "m"
+    SHOW = "s"  # a show's stats and actions
+    SOLD_OUT_UPDATES = "u"  # toggle the show's sold-out updates
+    NEW = "n"  # start a broadcast to the scope (show, or market when show is 0)
+    SEGMENT = "g"
+    LANGUAGE = "l"
+    SEND_NOW = "y"
+    SCHEDULE = "t"
+    CANCEL = "c"
+    STATS = "b"  # a broadcast's stats
+
+
+class CampaignCb(CallbackData, prefix="cp"):
+    action: CampaignAction
+    show: int = 0
+    market: int = 0
+    broadcast: int = 0
+    value: str = ""

@@ -18,12 +18,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.deps import BotDeps
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
 from bot.routers import (
+    campaign,
     cart,
     checkout,
     language,
     my_orders,
     privacy,
     shop,
+    shows,
     start,
     typed_orders,
     vendor_orders,
@@ -53,6 +55,8 @@ def customer_routers() -> list[Router]:
     return [
         vendor_orders.router,
         vendor_staff.router,  # before start: it takes the vendor_ deep links
+        campaign.router,
+        shows.router,  # before start: it takes the show_<id> deep links
         start.router,
         language.router,
         privacy.router,
@@ -129,6 +133,8 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
                 BotCommand(command="start", description=_("Shops and markets")),
                 BotCommand(command="cart", description=_("My cart")),
                 BotCommand(command="orders", description=_("My orders")),
+                BotCommand(command="shows", description=_("Upcoming live shows")),
+                BotCommand(command="stop", description=_("Turn off reminders")),
                 BotCommand(command="info", description=_("Seller information")),
                 BotCommand(command="privacy", description=_("My data and privacy")),
                 BotCommand(command="language", description=_("Language")),

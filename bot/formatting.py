@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime, format_time
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_currency, get_currency_precision
 
 from catalog.models import Order, OrderStatus, Product, Shop
+from catalog.shows import Day, plain_when
 
 BABEL_LOCALES = {"ko": "ko_KR", "en": "en_US"}
 
@@ -66,3 +69,36 @@ def order_lines_text(order: Order) -> str:
         f"{line.name} × {line.quantity} = {money(line.line_total, order.shop)}"
         for line in order.lines
     )
+
+
+_PERIOD = re.compile(r"(?<![a'])a(?!a)")
+
+
+def time_of_day(local: datetime, locale: str) -> str:
+    """ "오후 7시" / "7 PM" on the hour, "오후 7:30" / "7:30 PM" otherwise (wide day periods:
+    Korean readers expect 오전/오후, not AM/PM)."""
+    skeleton = "h" if local.minute == 0 else "hm"
+    pattern = str(Locale.parse(babel_locale(locale)).datetime_skeletons[skeleton])
+    return format_datetime(local, _PERIOD.sub("aaaa", pattern), locale=babel_locale(locale))
+
+
+def show_when(
+    starts_at: datetime, ends_at: datetime, timezone: str, now: datetime, locale: str
+) -> str:
+    """When a show is, in plain words in the reader's language and the show's time zone:
+    "today 7 PM", "tomorrow 7:30 PM", "Saturday 7 PM", "December 10 7 PM", "live now"."""
+    when = plain_when(starts_at, now, timezone, ends_at)
+    time = time_of_day(when.local, locale)
+    if when.day is Day.LIVE:
+        return _("live now")
+    if when.day is Day.PAST:
+        return _("ended")
+    if when.day is Day.TODAY:
+        return _("today {time}").format(time=time)
+    if when.day is Day.TOMORROW:
+        return _("tomorrow {time}").format(time=time)
+    if when.day is Day.THIS_WEEK:
+        weekday = format_date(when.local, "EEEE", locale=babel_locale(locale))
+        return _("{weekday} {time}").format(weekday=weekday, time=time)
+    date = format_skeleton("MMMMd", when.local, locale=babel_locale(locale))
+    return _("{date} {time}").format(date=date, time=time)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import Nav, NavCb, OrderAction, OrderCb, VendorOrderCb
 from bot.deep_links import link, pickup_payload
 from bot.formatting import local_time, money, order_lines_text, status_label
+from catalog.clock import Clock, SystemClock
 from catalog.models import (
     Customer,
     Fulfilment,
@@ -60,6 +62,10 @@ class RenderEnv:
     public_base_url: str | None = None
     bot_username: str = ""
     online_payments: bool = False
+    clock: Clock = field(default_factory=SystemClock)
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
 
 class NotYet(Exception):
@@ -68,6 +74,14 @@ class NotYet(Exception):
     def __init__(self, seconds: float = 3.0) -> None:
         super().__init__(f"not yet; retry in {seconds} s")
         self.seconds = seconds
+
+
+class Skip(Exception):
+    """Don't send this row, for a recorded reason (the recipient turned marketing off)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 Renderer = Callable[[AsyncSession, OutboxMessage, str, RenderEnv], Awaitable[Outgoing | None]]

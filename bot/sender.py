@@ -28,7 +28,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import I18n
 from aiolimiter import AsyncLimiter
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notifications import (
@@ -37,22 +37,28 @@ from bot.notifications import (
     Outgoing,
     RenderEnv,
     Renderer,
+    Skip,
     recipient_language,
     render_text,
 )
 from bot.payment_notifications import PAYMENT_RENDERERS
+from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
 from bot.vendor_notifications import VENDOR_RENDERERS
 from catalog.clock import Clock
 from catalog.models import Customer, OutboxLane, OutboxMessage
 from catalog.outbox import (
     claim_batch,
     mark_dropped,
+    mark_many_sent,
     mark_sent,
     reconcile_expired_leases,
     reschedule,
 )
+from catalog.subscriptions import end_marketing_for_chat
 
 log = logging.getLogger(__name__)
+
+_UNRENDERED = object()  # a row of the interactive lane: rendered just before it is sent
 
 MAX_ATTEMPTS = 12
 NOT_MODIFIED = "message is not modified"
@@ -106,8 +112,8 @@ class OutboxSender:
         per_second: float = 25.0,
         per_chat_per_second: float = 1.0,
         lease_seconds: float = 60.0,
-        batch_size: int = 50,
-        concurrency: int = 8,
+        batch_size: int = 100,
+        concurrency: int = 16,
         poll_interval: float = 1.0,
         renderers: dict[str, Renderer] | None = None,
         public_base_url: str | None = None,
@@ -123,7 +129,12 @@ class OutboxSender:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self.renderers = renderers or {**RENDERERS, **VENDOR_RENDERERS, **PAYMENT_RENDERERS}
+        self.renderers = renderers or {
+            **RENDERERS,
+            **VENDOR_RENDERERS,
+            **PAYMENT_RENDERERS,
+            **SHOW_RENDERERS,
+        }
         self.public_base_url = public_base_url
         self.online_payments = online_payments
         self._env: RenderEnv | None = None
@@ -175,24 +186,79 @@ class OutboxSender:
             await session.commit()
         if not rows:
             return 0
-        semaphore = asyncio.Semaphore(self.concurrency if lane is OutboxLane.BULK else 4)
+        bulk = lane is OutboxLane.BULK
+        semaphore = asyncio.Semaphore(self.concurrency if bulk else 4)
         started: set[int] = set()
+        # a bulk batch is rendered in one session and its results recorded in one
+        # transaction: a fan-out costs a few queries per batch, not per message. Its rows
+        # stay SENDING (leased) until then, so a crash still never sends one twice.
+        try:
+            rendered = await self._render_many(rows) if bulk else {}
+        except Exception:  # Telegram (getMe) or the database is away: back to the queue
+            await asyncio.shield(self._release([row.id for row in rows]))
+            raise
+        results: list[Callable[[AsyncSession], Awaitable[None]]] | None = [] if bulk else None
 
         async def one(row: OutboxMessage) -> None:
             async with semaphore:
                 started.add(row.id)
-                await self._deliver(row, lane)
+                await self._deliver(row, lane, rendered.get(row.id, _UNRENDERED), results)
 
         try:
             await asyncio.gather(*(one(row) for row in rows))
         except asyncio.CancelledError:
-            # shutting down: rows never handed to Telegram go back to the queue at once
-            # (rows in flight keep their lease and are set aside for review if it lapses)
+            # shutting down: record what was sent; rows never handed to Telegram go back to
+            # the queue at once (rows in flight keep their lease: review if it lapses)
+            if results:
+                await asyncio.shield(self._record_all(results))
             waiting = [row.id for row in rows if row.id not in started]
             if waiting:
                 await asyncio.shield(self._release(waiting))
             raise
+        if results:
+            await self._record_all(results)
         return len(rows)
+
+    async def _record_all(self, changes: list[Callable[[AsyncSession], Awaitable[None]]]) -> None:
+        """Record a batch's outcomes in one transaction; the "sent" ones in one statement."""
+        sent = [
+            (c.keywords["message_id"], c.keywords.get("telegram_message_id"))
+            for c in changes
+            if isinstance(c, partial) and c.func is mark_sent
+        ]
+        others = [c for c in changes if not (isinstance(c, partial) and c.func is mark_sent)]
+        async with self.sessionmaker() as session:
+            await mark_many_sent(session, sent, now=self.clock.now())
+            for change in others:
+                await change(session)
+            await session.commit()
+
+    async def _render_many(self, rows: list[OutboxMessage]) -> dict[int, object]:
+        """Render a bulk batch in one session (prefetching opt-ins, shows and stream links);
+        each row's result is its Outgoing, None, or the exception its renderer raised."""
+        env = await self.env()
+        results: dict[int, object] = {}
+        async with self.sessionmaker() as session:
+            await prefetch_marketing(session, rows, self.clock.now())
+            languages = dict(
+                (
+                    await session.execute(
+                        select(Customer.chat_id, Customer.language).where(
+                            Customer.chat_id.in_({row.chat_id for row in rows})
+                        )
+                    )
+                ).all()
+            )
+            for row in rows:
+                locale = languages.get(row.chat_id) or self.default_locale
+                renderer = self.renderers.get(row.kind, render_text)
+                try:
+                    with self.i18n.context(), self.i18n.use_locale(locale):
+                        results[row.id] = await renderer(session, row, locale, env)
+                except Exception as exc:  # handled per row, like a lone render
+                    results[row.id] = exc
+            await session.commit()
+        return results
 
     async def _release(self, ids: list[int]) -> None:
         async with self.sessionmaker() as session:
@@ -208,6 +274,7 @@ class OutboxSender:
                 public_base_url=self.public_base_url,
                 bot_username=me.username or "",
                 online_payments=self.online_payments,
+                clock=self.clock,
             )
         return self._env
 
@@ -221,22 +288,47 @@ class OutboxSender:
             await session.commit()
         return outgoing
 
-    async def _deliver(self, row: OutboxMessage, lane: OutboxLane) -> None:
+    async def _deliver(
+        self,
+        row: OutboxMessage,
+        lane: OutboxLane,
+        rendered: object = None,
+        results: list[Callable[[AsyncSession], Awaitable[None]]] | None = None,
+    ) -> None:
+        """Render (unless `rendered` already holds the result), send, record the outcome
+        (or add it to `results`, recorded with the rest of the batch)."""
+        if results is not None:
+            batch = results
+
+            async def record(change: Callable[[AsyncSession], Awaitable[None]]) -> None:
+                batch.append(change)
+
+            self_record = record
+        else:
+            self_record = self._record
         try:
-            outgoing = await self._render(row)
+            if rendered is _UNRENDERED:
+                outgoing = await self._render(row)
+            elif isinstance(rendered, BaseException):
+                raise rendered
+            else:
+                outgoing = rendered  # type: ignore[assignment]
         except NotYet as wait:
             at = self.clock.now() + timedelta(seconds=wait.seconds)
-            await self._record(partial(reschedule, message_id=row.id, at=at, error="not yet"))
+            await self_record(partial(reschedule, message_id=row.id, at=at, error="not yet"))
+            return
+        except Skip as skip:  # e.g. the customer turned reminders off after it was queued
+            await self_record(partial(mark_dropped, message_id=row.id, error=skip.reason))
             return
         except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
-            await self._retry_later(row, repr(exc))  # getMe failed: Telegram is away
+            await self._retry_later(row, repr(exc), self_record)  # getMe failed: Telegram is away
             return
         except Exception as exc:
             log.exception("outbox row %s could not be rendered", row.id)
-            await self._record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
+            await self_record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
             return
         if outgoing is None:
-            await self._record(partial(mark_dropped, message_id=row.id, error="nothing to say"))
+            await self_record(partial(mark_dropped, message_id=row.id, error="nothing to say"))
             return
         while True:
             await self.limits.wait_if_paused()
@@ -250,11 +342,11 @@ class OutboxSender:
                 self.limits.pause(exc.retry_after)
                 continue  # this row keeps its claim and goes out after the pause
             except TelegramMigrateToChat as exc:
-                await self._record(partial(_migrate, row=row, new_chat_id=exc.migrate_to_chat_id))
+                await self_record(partial(_migrate, row=row, new_chat_id=exc.migrate_to_chat_id))
                 row.chat_id = exc.migrate_to_chat_id
                 continue
             except TelegramForbiddenError as exc:
-                await self._record(
+                await self_record(
                     partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
                 )
                 return
@@ -271,24 +363,24 @@ class OutboxSender:
                     )
                     return
                 if any(marker in exc.message for marker in GONE_MARKERS):
-                    await self._record(
+                    await self_record(
                         partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
                     )
                 else:
                     log.error("Telegram refused outbox row %s: %s", row.id, exc.message)
-                    await self._record(partial(mark_dropped, message_id=row.id, error=exc.message))
+                    await self_record(partial(mark_dropped, message_id=row.id, error=exc.message))
                 return
             except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
                 # the request may or may not have reached Telegram; we retry (at-least-once for
                 # this rare case) rather than lose an order message
-                await self._retry_later(row, repr(exc))
+                await self._retry_later(row, repr(exc), self_record)
                 return
             except Exception as exc:  # anything else Telegram says: record it, never leave it
                 log.exception("outbox row %s failed", row.id)
-                await self._record(partial(mark_dropped, message_id=row.id, error=repr(exc)))
+                await self_record(partial(mark_dropped, message_id=row.id, error=repr(exc)))
                 return
             self.sent += 1
-            await self._record(
+            await self_record(
                 partial(
                     mark_sent,
                     message_id=row.id,
@@ -298,13 +390,18 @@ class OutboxSender:
             )
             return
 
-    async def _retry_later(self, row: OutboxMessage, error: str) -> None:
+    async def _retry_later(
+        self,
+        row: OutboxMessage,
+        error: str,
+        self_record: Callable[[Callable[[AsyncSession], Awaitable[None]]], Awaitable[None]],
+    ) -> None:
         if row.attempts >= MAX_ATTEMPTS:
-            await self._record(partial(mark_dropped, message_id=row.id, error=f"gave up: {error}"))
+            await self_record(partial(mark_dropped, message_id=row.id, error=f"gave up: {error}"))
             return
         backoff = min(600.0, 2.0**row.attempts) * (0.5 + random.random())
         at = self.clock.now() + timedelta(seconds=backoff)
-        await self._record(partial(reschedule, message_id=row.id, at=at, error=error))
+        await self_record(partial(reschedule, message_id=row.id, at=at, error=error))
 
     async def _send(self, chat_id: int, outgoing: Outgoing) -> Message | None:
         if outgoing.edit_message_id is not None:
@@ -351,13 +448,10 @@ class OutboxSender:
 async def _recipient_gone(
     session: AsyncSession, *, row: OutboxMessage, reason: str, clock: Clock
 ) -> None:
-    """Blocked, deactivated or deleted: never retry, and stop marketing to them."""
+    """Blocked, deactivated or deleted: never retry, and stop marketing to them (their
+    subscriptions end, so no later reminder tries them again)."""
     await mark_dropped(session, message_id=row.id, error=reason)
-    await session.execute(
-        update(Customer)
-        .where(Customer.chat_id == row.chat_id)
-        .values(blocked_at=clock.now(), marketing_revoked_at=clock.now())
-    )
+    await end_marketing_for_chat(session, row.chat_id, now=clock.now(), reason="blocked")
 
 
 async def _migrate(session: AsyncSession, *, row: OutboxMessage, new_chat_id: int) -> None:

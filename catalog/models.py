@@ -1,5 +1,5 @@
 """SQLAlchemy models: markets, shops, vendors, products, customers, carts, orders, payments,
-outbox."""
+outbox, live shows, subscriptions, campaign staff and broadcasts."""
 
 from __future__ import annotations
 
@@ -411,7 +411,10 @@ class OutboxMessage(Base):
     """A message to send: written in the transaction that caused it, sent after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_claim", "status", "lane", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_claim", "status", "lane", "available_at"),
+        Index("ix_outbox_ref", "ref"),  # a show's or a broadcast's delivery stats
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     lane: Mapped[OutboxLane] = mapped_column(_enum(OutboxLane, "outbox_lane"))
@@ -438,3 +441,177 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- live shows and campaigns ------------------------------------------------------------
+
+
+class SubscriptionTarget(enum.StrEnum):
+    """What a customer subscribed to: a market or a shop covers all its future shows."""
+
+    MARKET = "market"
+    SHOP = "shop"
+    SHOW = "show"
+
+
+class BroadcastSegment(enum.StrEnum):
+    SUBSCRIBERS = "subscribers"  # subscribers of the broadcast's market, shop or show
+    ORDERED_BEFORE = "ordered_before"  # customers who ordered there before (with a live opt-in)
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"  # previewed, waiting for the campaign member's confirmation
+    SCHEDULED = "scheduled"  # confirmed; enqueued when `send_at` comes
+    ENQUEUED = "enqueued"  # its outbox rows are written
+    CANCELLED = "cancelled"
+
+
+class Show(Timestamped, Base):
+    """A live-commerce show of a market or of a shop. Times are stored in UTC and shown in
+    `timezone` (the shop's, or the campaign's)."""
+
+    __tablename__ = "shows"
+    __table_args__ = (
+        CheckConstraint("(market_id IS NULL) <> (shop_id IS NULL)", name="market_or_shop"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    # chosen by the REST client (`PUT /api/v1/shows/{id}`); the deep link is `show_<id>`
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    market_id: Mapped[int | None] = mapped_column(
+        ForeignKey("markets.id", ondelete="CASCADE"), index=True
+    )
+    shop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    stream_url: Mapped[str] = mapped_column(String(500), default="")
+    cover_url: Mapped[str] = mapped_column(String(500), default="")
+    # the campaign's choice: a short "sold out" update to subscribers when a featured product
+    # sells out during the show
+    sold_out_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    market: Mapped[Market | None] = relationship()
+    shop: Mapped[Shop | None] = relationship()
+    featured: Mapped[list[ShowProduct]] = relationship(
+        back_populates="show",
+        order_by="ShowProduct.position, ShowProduct.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class ShowProduct(Base):
+    """A product featured in a show, in the show's order, with an optional live price."""
+
+    __tablename__ = "show_products"
+    __table_args__ = (
+        UniqueConstraint("show_id", "product_id"),
+        CheckConstraint("live_price IS NULL OR live_price >= 0", name="live_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    live_price: Mapped[int | None] = mapped_column(BigInteger)  # minor units; None: list price
+    sold_out_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    show: Mapped[Show] = relationship(back_populates="featured")
+    product: Mapped[Product] = relationship()
+
+
+class Subscription(Base):
+    """A customer's explicit opt-in to reminders (marketing under 개인정보 보호법), with its
+    time; revoked by "turn off", /stop, or a blocked bot. Never deleted: it is the record."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "target", "target_id"),
+        Index("ix_subscriptions_target", "target", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    target: Mapped[SubscriptionTarget] = mapped_column(
+        _enum(SubscriptionTarget, "subscription_target")
+    )
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str] = mapped_column(String(40), default="")
+
+
+class ShowReminder(Base):
+    """One reminder offset of one show, claimed once: the unique key is the compare-and-set
+    that lets several instances run the scheduler and still enqueue each reminder once."""
+
+    __tablename__ = "show_reminders"
+    __table_args__ = (UniqueConstraint("show_id", "offset_seconds"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    offset_seconds: Mapped[int] = mapped_column(Integer)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # a later offset was already due (livecart was down): this one was skipped, not sent late
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CampaignStaff(Base):
+    """A campaign-team member: a Telegram user who may run a market's shows and broadcasts."""
+
+    __tablename__ = "campaign_staff"
+    __table_args__ = (UniqueConstraint("market_id", "telegram_user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id", ondelete="CASCADE"))
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    market: Mapped[Market] = relationship()
+
+
+class Broadcast(Timestamped, Base):
+    """A one-off message to a segment of opted-in customers, previewed and confirmed first."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id", ondelete="CASCADE"))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id", ondelete="SET NULL"))
+    segment: Mapped[BroadcastSegment] = mapped_column(_enum(BroadcastSegment, "broadcast_segment"))
+    language: Mapped[str | None] = mapped_column(String(16))  # None: every language
+    text: Mapped[str] = mapped_column(Text)
+    photo: Mapped[str] = mapped_column(String(500), default="")  # a URL or a Telegram file id
+    button_text: Mapped[str] = mapped_column(String(64), default="")
+    button_url: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[BroadcastStatus] = mapped_column(_enum(BroadcastStatus, "broadcast_status"))
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StreamLink(Base):
+    """The opaque token behind `/s/{token}`: counts who tapped "watch the stream" from which
+    message before redirecting to the stream."""
+
+    __tablename__ = "stream_links"
+    __table_args__ = (UniqueConstraint("show_id", "customer_id", "source"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    # the outbox ref of the message that carried it ("show:7", "broadcast:3") or "bot"
+    source: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

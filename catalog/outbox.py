@@ -6,10 +6,11 @@ message when it sends, in the recipient's language. Nothing is sent for a rolled
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import is_postgres
@@ -48,6 +49,56 @@ async def enqueue_notification(
     session.add(message)
     session.info["outbox_written"] = True  # the edge wakes the sender after commit
     return message
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    *,
+    recipients: Sequence[tuple[int, str]],
+    kind: str,
+    data: dict[str, Any],
+    now: datetime,
+    ref: str,
+    lane: OutboxLane = OutboxLane.BULK,
+) -> int:
+    """One row per (chat id, dedupe key), written in the caller's transaction in batches; a
+    key already in the outbox is left out, so the same fan-out twice sends once. Returns how
+    many rows were written."""
+    keys = [key for _chat, key in recipients]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        existing.update(
+            key
+            for key in await session.scalars(
+                select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.dedupe_key.in_(keys[start : start + 1000])
+                )
+            )
+            if key is not None
+        )
+    rows = [
+        {
+            "lane": lane,
+            "status": OutboxStatus.PENDING,
+            "chat_id": chat_id,
+            "method": "notification",
+            "payload": data,
+            "kind": kind,
+            "ref": ref,
+            "dedupe_key": key,
+            "attempts": 0,
+            "available_at": now,
+            "created_at": now,
+            "last_error": "",
+        }
+        for chat_id, key in recipients
+        if key not in existing
+    ]
+    for start in range(0, len(rows), 1000):
+        await session.execute(insert(OutboxMessage), rows[start : start + 1000])
+    if rows:
+        session.info["outbox_written"] = True
+    return len(rows)
 
 
 async def claim_batch(
@@ -98,6 +149,27 @@ async def mark_sent(
             telegram_message_id=telegram_message_id,
             lease_until=None,
         )
+    )
+
+
+async def mark_many_sent(
+    session: AsyncSession, sent: Sequence[tuple[int, int | None]], *, now: datetime
+) -> None:
+    """Many messages reached Telegram: (row id, Telegram message id) each, in one statement."""
+    if not sent:
+        return
+    await session.execute(
+        update(OutboxMessage),
+        [
+            {
+                "id": row_id,
+                "status": OutboxStatus.SENT,
+                "sent_at": now,
+                "telegram_message_id": message_id,
+                "lease_until": None,
+            }
+            for row_id, message_id in sent
+        ],
     )
 
 

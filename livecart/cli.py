@@ -37,6 +37,10 @@ BotOption = Annotated[
         help="the bot's @username (default: asked from Telegram with LIVECART_BOT_TOKEN)",
     ),
 ]
+campaign_app = typer.Typer(
+    help="Campaign teams: who may run a market's shows.", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
 
 # soft_wrap: one message stays one line when output goes to a pipe, a log or systemd
 err = Console(stderr=True, soft_wrap=True)
@@ -88,6 +92,30 @@ async def _check_schema(services: object) -> None:
     if not await schema_is_current(services.engine):  # type: ignore[attr-defined]
         err.print("livecart: the database schema is not current; run `livecart db upgrade` first.")
         raise typer.Exit(2)
+
+
+@app.command()
+def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Send the outbox and run reminders and scheduled broadcasts, without the HTTP server or
+    the bot (scale-out: run several beside `livecart run`, on PostgreSQL)."""
+    settings = _settings()
+    from livecart.runtime import build_runtime, prepare_database, serve_worker
+
+    _logging(verbose)
+    if settings.bot_token is None:
+        err.print("livecart: the worker needs LIVECART_BOT_TOKEN to send messages.")
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        runtime = await build_runtime(settings)
+        if settings.is_sqlite:
+            await prepare_database(runtime.services)
+        else:
+            await _check_schema(runtime.services)
+        out.print("livecart worker sending")
+        await serve_worker(runtime)
+
+    _run(main())
 
 
 @app.command()
@@ -319,6 +347,65 @@ def _run_domain(coro):  # type: ignore[no-untyped-def]
     except DomainError as exc:
         err.print(f"livecart: {exc}", highlight=False)
         raise typer.Exit(1) from None
+
+
+def _with_session(settings: Settings, work):  # type: ignore[no-untyped-def]
+    """Run `work(session, now)` in one committed transaction (migrating SQLite first)."""
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with _database(settings) as (sessionmaker, now), sessionmaker() as session:
+            result = await work(session, now)
+            await session.commit()
+            return result
+
+    return _run_domain(main())
+
+
+@campaign_app.command("staff-add")
+def campaign_staff_add(
+    market: str,
+    telegram_user_id: int,
+    name: Annotated[str, typer.Option(help="how the team knows them")] = "",
+) -> None:
+    """Put a Telegram user on a market's campaign staff (they get the /campaign menu)."""
+    from catalog.campaign_staff import add_staff
+
+    settings = _settings()
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        _member, created = await add_staff(session, market, telegram_user_id, name=name, now=now)
+        return created
+
+    created = _with_session(settings, work)
+    out.print(f"{telegram_user_id} {'added to' if created else 'already on'} {market}'s staff")
+
+
+@campaign_app.command("staff-remove")
+def campaign_staff_remove(market: str, telegram_user_id: int) -> None:
+    """Take a Telegram user off a market's campaign staff."""
+    from catalog.campaign_staff import remove_staff
+
+    settings = _settings()
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        await remove_staff(session, market, telegram_user_id)
+
+    _with_session(settings, work)
+    out.print(f"{telegram_user_id} removed from {market}'s staff")
+
+
+@campaign_app.command("staff-list")
+def campaign_staff_list(market: str) -> None:
+    """A market's campaign staff: Telegram user id and name, one per line."""
+    from catalog.campaign_staff import list_staff
+
+    settings = _settings()
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return [(m.telegram_user_id, m.name) for m in await list_staff(session, market)]
+
+    for user_id, name in _with_session(settings, work) or []:
+        sys.stdout.write(f"{user_id}\t{name}\n")  # tab-separated for scripts
 
 
 def _safe_url(url: str) -> str:

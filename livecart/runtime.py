@@ -19,14 +19,18 @@ from aiogram.utils.i18n import I18n
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import BotDeps
 from bot.factory import build_bot, build_dispatcher, build_i18n, register_commands
 from bot.sender import OutboxSender
+from catalog.broadcasts import enqueue_due_broadcasts
 from catalog.clock import Clock
 from catalog.migrate import upgrade_database
 from catalog.models import ProcessedUpdate
 from catalog.orders import expire_unpaid_orders
+from catalog.outbox import reconcile_expired_leases
+from catalog.reminders import enqueue_due_reminders, enqueue_sold_out_updates
 from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
 from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
@@ -77,6 +81,7 @@ async def build_runtime(
         clock=services.clock,
         api_token=settings.api_token.get_secret_value() if settings.api_token else None,
         default_locale=settings.default_locale,
+        timezone=settings.timezone,
         reservation_minutes=settings.reservation_minutes,
         vendor_invite_hours=settings.vendor_invite_hours,
         portone_api_url=settings.portone_api_url,
@@ -98,6 +103,7 @@ async def build_runtime(
             default_locale=settings.default_locale,
             per_second=settings.send_rate_per_second,
             per_chat_per_second=settings.send_rate_per_chat_per_second,
+            lease_seconds=settings.send_lease_seconds,
             public_base_url=settings.public_base_url,
             online_payments=online_payments(settings),
         )
@@ -206,6 +212,42 @@ async def refund_owed(runtime: Runtime) -> None:
         log.info("refunded %d PortOne payment(s)", settled)
 
 
+async def run_campaign_jobs(runtime: Runtime) -> int:
+    """Enqueue due show reminders, scheduled broadcasts and sold-out updates; set aside rows
+    a dead sender left in flight. Each step is its own transaction, so one failing doesn't
+    hold back the others; claims are compare-and-set, so several instances may run this.
+    Returns how many outbox rows were written."""
+    clock, settings = runtime.services.clock, runtime.settings
+    written = 0
+    steps: list[tuple[str, Callable[[AsyncSession], Awaitable[int]]]] = [
+        (
+            "reminders",
+            lambda s: enqueue_due_reminders(
+                s, now=clock.now(), offsets=settings.reminder_offset_seconds
+            ),
+        ),
+        ("broadcasts", lambda s: enqueue_due_broadcasts(s, now=clock.now())),
+        ("sold-out updates", lambda s: enqueue_sold_out_updates(s, now=clock.now())),
+        ("lease reconciliation", lambda s: reconcile_expired_leases(s, now=clock.now())),
+    ]
+    for name, step in steps:
+        try:
+            async with runtime.services.sessionmaker() as session:
+                count = await step(session)
+                await session.commit()
+        except Exception:
+            log.exception("campaign job %s failed; will try again", name)
+            continue
+        if name == "lease reconciliation":
+            if count:
+                log.warning("%d outbox rows were in flight when a sender died: for review", count)
+        else:
+            written += count
+    if written and runtime.sender is not None:
+        runtime.sender.wake()
+    return written
+
+
 async def _start_bot(runtime: Runtime) -> None:
     """Wait for Telegram, register commands, then poll (or set the webhook); whatever fails
     on the way (Telegram down, 5xx, network) is retried with backoff, never given up."""
@@ -292,6 +334,16 @@ async def serve(
                 name="refunds",
             )
         )
+    tasks.append(
+        asyncio.create_task(
+            _periodic(
+                "campaigns",
+                runtime.settings.campaign_interval_seconds,
+                lambda: run_campaign_jobs(runtime),
+            ),
+            name="campaigns",
+        )
+    )
     if runtime.sender is not None:
         tasks.append(asyncio.create_task(runtime.sender.run(), name="sender"))
     if runtime.bot is not None:
@@ -329,6 +381,48 @@ async def serve(
         if runtime.dispatcher is not None:
             with contextlib.suppress(Exception):
                 await runtime.dispatcher.storage.close()
+        if runtime.bot is not None:
+            await runtime.bot.session.close()
+        await runtime.services.close()
+
+
+async def serve_worker(runtime: Runtime, *, handle_signals: bool = True) -> None:
+    """`livecart worker`: the outbox sender and the periodic jobs, without the HTTP server or
+    the bot's polling; run as many as you like beside `livecart run` (PostgreSQL)."""
+    if runtime.sender is None:
+        raise RuntimeError("the worker needs LIVECART_BOT_TOKEN to send")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+    tasks = [
+        asyncio.create_task(runtime.sender.run(), name="sender"),
+        asyncio.create_task(
+            _periodic("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            name="expiry",
+        ),
+        asyncio.create_task(
+            _periodic(
+                "campaigns",
+                runtime.settings.campaign_interval_seconds,
+                lambda: run_campaign_jobs(runtime),
+            ),
+            name="campaigns",
+        ),
+    ]
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _pending = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        stopper.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
         if runtime.bot is not None:
             await runtime.bot.session.close()
         await runtime.services.close()

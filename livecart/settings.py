@@ -46,6 +46,26 @@ class Settings(BaseSettings):
     portone_browser_sdk_url: str = "https://cdn.portone.io/v2/browser-sdk.js"
     vendor_invite_hours: int = Field(default=72, ge=1, le=24 * 30)
     vendor_reminder_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # when show reminders go out, before the start ("0" is the "live now" message)
+    reminder_offsets: str = "1d,10m,0"
+    # a row claimed by a sender that died is set aside for review after this long
+    send_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # how often reminders, scheduled broadcasts and sold-out updates are looked for
+    campaign_interval_seconds: float = Field(default=5.0, gt=0, le=600)
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from catalog.reminders import parse_offsets
+
+        parse_offsets(value)  # a ValueError names the bad part
+        return value
+
+    @property
+    def reminder_offset_seconds(self) -> list[int]:
+        from catalog.reminders import parse_offsets
+
+        return parse_offsets(self.reminder_offsets)
 
     @field_validator("default_locale")
     @classmethod

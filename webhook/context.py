@@ -21,6 +21,7 @@ class WebContext:
     clock: Clock
     api_token: str | None
     default_locale: str = "ko"
+    timezone: str = "Asia/Seoul"  # of market shows that don't name one
     reservation_minutes: int = 15
     vendor_invite_hours: int = 72
     # set when the bot runs in webhook mode

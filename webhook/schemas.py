@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.models import Fulfilment, OrderStatus, VendorRole
+from catalog.models import BroadcastSegment, BroadcastStatus, Fulfilment, OrderStatus, VendorRole
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=5000)]
@@ -182,3 +182,128 @@ class VendorOut(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class FeaturedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = Field(
+        default=None, description="the product's shop; default the show's shop"
+    )
+    live_price: Annotated[int, Field(ge=0, le=10**12)] | None = Field(
+        default=None, description="the price during the show, in minor units"
+    )
+
+
+class ShowIn(BaseModel):
+    """A show as the admin writes it. Omitted fields keep their value on update; naive times
+    are wall-clock times in the show's time zone (the shop's unless `timezone` is given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: LongText | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+    stream_url: Annotated[str, Field(max_length=500)] | None = None
+    cover_url: Annotated[str, Field(max_length=500)] | None = None
+    sold_out_updates: bool | None = Field(
+        default=None, description="tell subscribers when a featured product sells out"
+    )
+    products: list[FeaturedIn] | None = Field(
+        default=None, max_length=50, description="replaces the featured products, in order"
+    )
+
+
+class FeaturedOut(BaseModel):
+    shop: str
+    sku: str
+    name: str
+    price: int
+    live_price: int | None
+    available: int
+
+
+class ShowOut(BaseModel):
+    id: int
+    market: str | None
+    shop: str | None
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    stream_url: str
+    cover_url: str
+    sold_out_updates: bool
+    products: list[FeaturedOut]
+    deep_link_payload: str = Field(description="/start payload that opens this show: show_<id>")
+
+
+class DeliveryStatsOut(BaseModel):
+    recipients: int = Field(description="messages written, one per recipient and reminder")
+    sent: int
+    pending: int
+    failed: dict[str, int] = Field(
+        description="by reason: blocked, unsubscribed, review, rejected, gave_up"
+    )
+    blocked: int
+    review: int = Field(description="in flight when a sender died: delivered at most once")
+    stream_clicks: int
+    stream_clickers: int
+    orders: int = Field(description="paid orders by recipients within 24 h of the message")
+    revenue: int
+    currency: str
+
+
+class StaffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText = ""
+
+
+class StaffOut(BaseModel):
+    market: str
+    telegram_user_id: int
+    name: str
+
+
+class BroadcastIn(BaseModel):
+    """A broadcast to one market, shop or show. It is a draft until confirmed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    show: Annotated[int, Field(ge=1)] | None = None
+    segment: BroadcastSegment = BroadcastSegment.SUBSCRIBERS
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=4096)]
+    photo: Annotated[str, Field(max_length=500)] = ""
+    button_text: Annotated[str, Field(max_length=64)] = ""
+    button_url: Annotated[str, Field(max_length=500)] = ""
+
+
+class BroadcastConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send_at: datetime | None = Field(default=None, description="omit to send now")
+
+
+class BroadcastOut(BaseModel):
+    id: int
+    status: BroadcastStatus
+    segment: BroadcastSegment
+    language: str | None
+    text: str
+    photo: str
+    button_text: str
+    button_url: str
+    send_at: datetime | None
+    enqueued_at: datetime | None
+    recipients: int = Field(description="outbox rows written when it was enqueued")
+    audience: int | None = Field(default=None, description="who it would reach now (drafts)")

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CartAction, CartCb, Nav, NavCb
+from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb
 from bot.formatting import money, stock_label
 from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
@@ -26,8 +26,8 @@ PAGE_SIZE = 8
 
 
 async def remember_shop(state: FSMContext, shop_id: int, product_id: int | None = None) -> None:
-    """Typed orders ("3번 2개") refer to the list the customer saw last."""
-    await state.update_data(shop_id=shop_id, product_id=product_id)
+    """Typed orders ("3번 2개") refer to the list the customer saw last (not a show's now)."""
+    await state.update_data(shop_id=shop_id, product_id=product_id, show_id=None)
 
 
 async def render_home(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup]:
@@ -39,6 +39,7 @@ async def render_home(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup]
     for shop in await list_shops(session):
         if shop.market_id is None and shop.is_open:
             kb.button(text=f"🏪 {shop.name}", callback_data=NavCb(to=Nav.SHOP, id=shop.id))
+    kb.button(text=_("📺 Upcoming live shows"), callback_data=ShowCb(action=ShowAction.LIST))
     kb.button(text=_("🛒 My cart"), callback_data=NavCb(to=Nav.CART))
     kb.button(text=_("📦 My orders"), callback_data=NavCb(to=Nav.ORDERS))
     kb.adjust(1)

@@ -20,6 +20,7 @@ from bot.keyboards import main_menu
 from bot.replies import Replies
 from bot.routers.my_orders import render_orders
 from catalog.cart import add_to_cart
+from catalog.errors import NotFound
 from catalog.models import Customer, Product, Shop
 from catalog.order_text import (
     AmbiguousIntent,
@@ -31,14 +32,35 @@ from catalog.order_text import (
 )
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
+from catalog.shows import featured_for_sale, get_show
 
 router = Router(name=__name__)
 
 
+async def _show_products(
+    session: AsyncSession, show_id: int | None, now: datetime
+) -> list[Product] | None:
+    """During (or before) the show the customer opened: its featured list, numbered."""
+    if show_id is None:
+        return None
+    try:
+        show = await get_show(session, show_id)
+    except NotFound:
+        return None
+    if show.ends_at <= now:
+        return None
+    return [item.product for item in featured_for_sale(show)]
+
+
 async def _product_refs(
-    session: AsyncSession, shop_id: int | None
+    session: AsyncSession, shop_id: int | None, show_id: int | None = None, *, now: datetime
 ) -> tuple[list[ProductRef], dict[int, Product]]:
-    """The list the customer sees (numbered), or every open shop's products by name."""
+    """The list the customer sees (numbered): the live show's, the shop's; or every open
+    shop's products by name."""
+    featured = await _show_products(session, show_id, now)
+    if featured is not None:
+        refs = [ProductRef(number=n, key=p.id, name=p.name) for n, p in enumerate(featured, 1)]
+        return refs, {p.id: p for p in featured}
     if shop_id is not None:
         shop = await get_shop_by_id(session, shop_id)
         products = await list_products(session, shop)
@@ -112,7 +134,10 @@ async def on_text(
 ) -> None:
     data = await state.get_data()
     shop_id = data.get("shop_id")
-    refs, products = await _product_refs(session, int(shop_id) if shop_id else None)
+    show_id = data.get("show_id")
+    refs, products = await _product_refs(
+        session, int(shop_id) if shop_id else None, int(show_id) if show_id else None, now=now
+    )
     intent = parse_order_text(message.text or "", refs)
     if isinstance(intent, OrderIntent):
         await _add(

@@ -164,3 +164,24 @@ def test_exporting_before_anything_was_imported_prints_just_the_header(
     assert "Traceback" not in result.stderr
     assert result.returncode == 0
     assert result.stdout == EXPORT_HEADER + "\n"
+
+
+def test_a_campaign_adds_lists_and_removes_its_staff_from_the_command_line(
+    livecart_cli: LivecartCli,
+) -> None:
+    assert livecart_cli("catalog", "import", str(DEMO_CSV)).returncode == 0
+
+    added = livecart_cli("campaign", "staff-add", "gwangjang", "777000111", "--name", "팀장")
+    again = livecart_cli("campaign", "staff-add", "gwangjang", "777000111")
+    listed = livecart_cli("campaign", "staff-list", "gwangjang")
+    removed = livecart_cli("campaign", "staff-remove", "gwangjang", "777000111")
+    missing = livecart_cli("campaign", "staff-remove", "gwangjang", "777000111")
+    unknown = livecart_cli("campaign", "staff-add", "nowhere", "1")
+
+    assert added.returncode == 0 and "added to gwangjang" in added.stdout, added.stderr
+    assert "already on" in again.stdout
+    assert "777000111\t팀장" in listed.stdout
+    assert removed.returncode == 0
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert unknown.returncode == 1 and "nowhere" in unknown.stderr
+    assert livecart_cli.query("SELECT count(*) FROM campaign_staff") == [(0,)]

@@ -1,0 +1,327 @@
+"""Live shows: create and update them, list them, their shops and featured products, and
+where a moment falls for a viewer ("today", "tomorrow") in the show's time zone."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from catalog.errors import InvalidInput, NotFound
+from catalog.models import Market, Product, Shop, Show, ShowProduct, ShowReminder
+from catalog.shops import get_market, get_shop
+
+MAX_SHOW_ID = 2**53  # JSON clients (JavaScript) read ids as doubles
+MAX_FEATURED = 50
+
+
+@dataclass(frozen=True)
+class FeaturedInput:
+    """A product to feature: by SKU in `shop` (the show's own shop when empty)."""
+
+    sku: str
+    shop: str = ""
+    live_price: int | None = None
+
+
+def as_utc(moment: datetime, timezone: str) -> datetime:
+    """An aware time as is; a naive one is read as wall-clock time in `timezone`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def _check_url(value: str, field: str) -> str:
+    if not value:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidInput(f"{field} must be an http(s) URL", field=field)
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {value!r}", field="timezone") from exc
+    return value
+
+
+async def get_show(session: AsyncSession, show_id: int) -> Show:
+    """The show with its market, shop and featured products, or NotFound."""
+    show = await session.scalar(
+        select(Show)
+        .where(Show.id == show_id)
+        .options(
+            selectinload(Show.market),
+            selectinload(Show.shop),
+            selectinload(Show.featured)
+            .selectinload(ShowProduct.product)
+            .selectinload(Product.shop),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if show is None:
+        raise NotFound("show", show_id)
+    return show
+
+
+async def upsert_show(
+    session: AsyncSession,
+    show_id: int,
+    *,
+    now: datetime,
+    fields: Mapping[str, Any],
+    featured: Sequence[FeaturedInput] | None = None,
+    default_timezone: str = "Asia/Seoul",
+) -> tuple[Show, bool]:
+    """Create the show or update the fields given; returns (show, created).
+
+    A show belongs to exactly one market or one shop; it ends after it starts; naive times
+    are wall-clock times in the show's time zone (the shop's unless given). `featured`, when
+    given, replaces the featured products (visible products of the show's shop or market).
+    """
+    if not 1 <= show_id <= MAX_SHOW_ID:
+        raise InvalidInput("show id must be a positive integer", field="id")
+    show = await session.get(Show, show_id)
+    created = show is None
+    if show is None:
+        for required in ("title", "starts_at", "ends_at"):
+            if not fields.get(required):
+                raise InvalidInput(f"a new show needs {required}", field=required)
+        if not fields.get("market") and not fields.get("shop"):
+            raise InvalidInput("a show belongs to a market or a shop", field="shop")
+        show = Show(id=show_id, created_at=now, description="", stream_url="", cover_url="")
+    if fields.get("market") and fields.get("shop"):
+        raise InvalidInput("a show belongs to a market or a shop, not both", field="shop")
+    # everything is checked before the show changes: a refused update leaves it as it was
+    shop = await get_shop(session, str(fields["shop"])) if fields.get("shop") else None
+    market = await get_market(session, str(fields["market"])) if fields.get("market") else None
+    timezone = show.timezone or default_timezone
+    if shop is not None:
+        timezone = shop.timezone
+    if fields.get("timezone"):
+        timezone = _check_timezone(str(fields["timezone"]))
+    stream_url = _check_url(str(fields.get("stream_url") or ""), "stream_url")
+    cover_url = _check_url(str(fields.get("cover_url") or ""), "cover_url")
+    previous_start = None if created else show.starts_at
+    starts_at = as_utc(fields["starts_at"], timezone) if fields.get("starts_at") else show.starts_at
+    ends_at = as_utc(fields["ends_at"], timezone) if fields.get("ends_at") else show.ends_at
+    if ends_at <= starts_at:
+        raise InvalidInput("a show ends after it starts", field="ends_at")
+    if shop is not None:
+        show.shop_id, show.market_id = shop.id, None
+    elif market is not None:
+        show.market_id, show.shop_id = market.id, None
+    show.timezone, show.starts_at, show.ends_at = timezone, starts_at, ends_at
+    for key in ("title", "description", "sold_out_updates"):
+        if key in fields and fields[key] is not None:
+            setattr(show, key, fields[key])
+    if "stream_url" in fields:
+        show.stream_url = stream_url
+    if "cover_url" in fields:
+        show.cover_url = cover_url
+    show.updated_at = now
+    if created:
+        session.add(show)
+    await session.flush()
+    if previous_start is not None and previous_start != show.starts_at:
+        await _reset_future_reminders(session, show, now=now)
+    if featured is not None:
+        await _replace_featured(session, show, featured)
+    return await get_show(session, show.id), created
+
+
+async def _replace_featured(
+    session: AsyncSession, show: Show, featured: Sequence[FeaturedInput]
+) -> None:
+    if len(featured) > MAX_FEATURED:
+        raise InvalidInput(f"at most {MAX_FEATURED} featured products", field="products")
+    shop_ids = await show_shop_ids(session, show)
+    own_shop = await session.get(Shop, show.shop_id) if show.shop_id else None
+    rows: list[ShowProduct] = []
+    seen: set[int] = set()
+    for position, item in enumerate(featured, start=1):
+        shop_slug = item.shop or (own_shop.slug if own_shop else "")
+        if not shop_slug:
+            raise InvalidInput("a market show names each product's shop", field="products")
+        product = await session.scalar(
+            select(Product)
+            .join(Shop)
+            .where(Shop.slug == shop_slug, Product.sku == item.sku, Product.shop_id.in_(shop_ids))
+        )
+        if product is None:
+            raise NotFound("product", f"{shop_slug}/{item.sku}")
+        if product.id in seen:
+            raise InvalidInput(f"{shop_slug}/{item.sku} is featured twice", field="products")
+        if item.live_price is not None and item.live_price < 0:
+            raise InvalidInput("live_price can't be negative", field="live_price")
+        seen.add(product.id)
+        rows.append(
+            ShowProduct(
+                show_id=show.id,
+                product_id=product.id,
+                position=position,
+                live_price=item.live_price,
+            )
+        )
+    await session.execute(delete(ShowProduct).where(ShowProduct.show_id == show.id))
+    session.add_all(rows)
+    await session.flush()
+
+
+async def _reset_future_reminders(session: AsyncSession, show: Show, *, now: datetime) -> None:
+    """The show moved: offsets whose new time is still ahead remind again (their outbox keys
+    carry the start time, so nobody gets the same reminder for the same start twice)."""
+    claims = list(
+        await session.scalars(select(ShowReminder).where(ShowReminder.show_id == show.id))
+    )
+    for claim in claims:
+        if show.starts_at - timedelta(seconds=claim.offset_seconds) > now:
+            await session.delete(claim)
+    await session.flush()
+
+
+async def delete_show(session: AsyncSession, show_id: int) -> None:
+    """Delete a show (its reminders stop; sent messages and stats stay in the outbox)."""
+    show = await get_show(session, show_id)
+    await session.delete(show)
+    await session.flush()
+
+
+async def show_shop_ids(session: AsyncSession, show: Show) -> list[int]:
+    """The shops whose products and orders belong to the show: its shop, or its market's."""
+    if show.shop_id is not None:
+        return [show.shop_id]
+    return list(await session.scalars(select(Shop.id).where(Shop.market_id == show.market_id)))
+
+
+async def show_market_id(session: AsyncSession, show: Show) -> int | None:
+    """The market the show belongs to, directly or through its shop."""
+    if show.market_id is not None:
+        return show.market_id
+    return await session.scalar(select(Shop.market_id).where(Shop.id == show.shop_id))
+
+
+async def list_shows(
+    session: AsyncSession,
+    *,
+    market: str | None = None,
+    shop: str | None = None,
+    starts_from: datetime | None = None,
+    starts_until: datetime | None = None,
+    ending_after: datetime | None = None,
+    limit: int = 100,
+) -> list[Show]:
+    """Shows by start time, filtered by market (its own and its shops'), shop and times."""
+    query = (
+        select(Show)
+        .options(
+            selectinload(Show.market),
+            selectinload(Show.shop),
+            selectinload(Show.featured)
+            .selectinload(ShowProduct.product)
+            .selectinload(Product.shop),
+        )
+        .order_by(Show.starts_at, Show.id)
+        .limit(limit)
+    )
+    if market is not None:
+        m = await get_market(session, market)
+        shop_ids = select(Shop.id).where(Shop.market_id == m.id)
+        query = query.where((Show.market_id == m.id) | Show.shop_id.in_(shop_ids))
+    if shop is not None:
+        s = await get_shop(session, shop)
+        query = query.where(Show.shop_id == s.id)
+    if starts_from is not None:
+        query = query.where(Show.starts_at >= starts_from)
+    if starts_until is not None:
+        query = query.where(Show.starts_at < starts_until)
+    if ending_after is not None:
+        query = query.where(Show.ends_at > ending_after)
+    return list(await session.scalars(query))
+
+
+async def upcoming_shows(
+    session: AsyncSession, *, now: datetime, market_ids: Sequence[int] | None = None, limit: int = 8
+) -> list[Show]:
+    """Shows live now or still to come, soonest first (what customers see)."""
+    query = (
+        select(Show)
+        .where(Show.ends_at > now)
+        .options(selectinload(Show.shop), selectinload(Show.market))
+        .order_by(Show.starts_at, Show.id)
+        .limit(limit)
+    )
+    if market_ids is not None:
+        shop_ids = select(Shop.id).where(Shop.market_id.in_(market_ids))
+        query = query.where(Show.market_id.in_(market_ids) | Show.shop_id.in_(shop_ids))
+    return list(await session.scalars(query))
+
+
+def is_live(show: Show, now: datetime) -> bool:
+    """The show is on air: started and not yet ended."""
+    return show.starts_at <= now < show.ends_at
+
+
+def featured_for_sale(show: Show) -> list[ShowProduct]:
+    """The featured products a customer can see, in the show's order (numbers 1, 2, 3...)."""
+    return [item for item in show.featured if not item.product.is_hidden]
+
+
+async def market_of_show_name(session: AsyncSession, show: Show) -> str:
+    """The name a customer knows the show's organiser by: the shop's, or the market's."""
+    if show.shop_id is not None:
+        shop = await session.get(Shop, show.shop_id)
+        return shop.name if shop else ""
+    market = await session.get(Market, show.market_id)
+    return market.name if market else ""
+
+
+class Day(enum.StrEnum):
+    """Where a moment falls for someone reading now, in the show's time zone."""
+
+    LIVE = "live"  # on air now
+    PAST = "past"
+    TODAY = "today"
+    TOMORROW = "tomorrow"
+    THIS_WEEK = "this_week"  # within six days: say the weekday
+    LATER = "later"  # say the date
+
+
+@dataclass(frozen=True)
+class PlainWhen:
+    day: Day
+    local: datetime  # the start in the show's time zone
+
+
+def plain_when(
+    starts_at: datetime, now: datetime, timezone: str, ends_at: datetime | None = None
+) -> PlainWhen:
+    """Today, tomorrow, a weekday or a date, by calendar days in `timezone` (not 24 h spans):
+    23:50 on Monday in Seoul makes a 00:30 start "tomorrow", though it is 40 minutes away."""
+    zone = ZoneInfo(timezone)
+    local = starts_at.astimezone(zone)
+    if ends_at is not None and starts_at <= now < ends_at:
+        return PlainWhen(Day.LIVE, local)
+    if starts_at <= now and ends_at is None:
+        return PlainWhen(Day.LIVE if now - starts_at < timedelta(hours=1) else Day.PAST, local)
+    if ends_at is not None and now >= ends_at:
+        return PlainWhen(Day.PAST, local)
+    days = (local.date() - now.astimezone(zone).date()).days
+    if days <= 0:
+        return PlainWhen(Day.TODAY, local)
+    if days == 1:
+        return PlainWhen(Day.TOMORROW, local)
+    if days < 7:
+        return PlainWhen(Day.THIS_WEEK, local)
+    return PlainWhen(Day.LATER, local)

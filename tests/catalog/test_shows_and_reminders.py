@@ -1,0 +1,332 @@
+"""Shows, subscriptions, reminders due once, broadcasts to segments, and their stats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalog.broadcasts import (
+    BroadcastDraft,
+    broadcast_audience,
+    cancel_broadcast,
+    confirm_broadcast,
+    create_broadcast,
+    enqueue_due_broadcasts,
+)
+from catalog.campaign_staff import add_staff, can_run_show, remove_staff, staff_markets
+from catalog.clock import FrozenClock
+from catalog.delivery_stats import broadcast_stats, show_stats
+from catalog.errors import InvalidInput, InvalidTransition
+from catalog.models import (
+    BroadcastSegment,
+    BroadcastStatus,
+    OrderStatus,
+    OutboxLane,
+    OutboxMessage,
+    OutboxStatus,
+    ShowReminder,
+    SubscriptionTarget,
+)
+from catalog.orders import mark_paid
+from catalog.outbox import mark_dropped, mark_sent
+from catalog.reminders import (
+    enqueue_due_reminders,
+    enqueue_sold_out_updates,
+    parse_offsets,
+)
+from catalog.shows import Day, FeaturedInput, get_show, list_shows, plain_when, upsert_show
+from catalog.stream_links import follow_stream_link, stream_link_token
+from catalog.subscriptions import show_audience, subscribe, unsubscribe_everything
+from tests.factories import make_customer, make_market, make_order, make_product, make_shop
+
+OFFSETS = [86400, 600, 0]
+SEOUL_7PM = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # 19:00 in Seoul on 26 November
+
+
+async def _setup(session: AsyncSession, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    market = await make_market(session, clock)
+    shop = await make_shop(session, clock, market=market)
+    apple = await make_product(session, clock, shop)
+    pear = await make_product(session, clock, shop, sku="pear", name="배", price=20000, stock=2)
+    show, created = await upsert_show(
+        session,
+        7,
+        now=clock.now(),
+        fields={
+            "shop": shop.slug,
+            "title": "가나청과 라이브",
+            "starts_at": datetime(2026, 11, 26, 19, 0),  # naive: Seoul wall-clock time
+            "ends_at": datetime(2026, 11, 26, 20, 0),
+            "stream_url": "https://youtube.com/live/abc",
+        },
+        featured=[FeaturedInput("pear", live_price=15000), FeaturedInput(apple.sku)],
+    )
+    assert created
+    return market, shop, apple, pear, show
+
+
+async def _rows(session: AsyncSession, ref: str) -> list[OutboxMessage]:
+    return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.ref == ref)))
+
+
+async def test_a_show_is_stored_in_utc_with_its_featured_products_in_order(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    _market, shop, _apple, _pear, show = await _setup(session, clock)
+
+    assert show.starts_at == SEOUL_7PM and show.timezone == "Asia/Seoul"
+    assert [f.product.sku for f in show.featured] == ["pear", "apple-5kg"]
+    assert show.featured[0].live_price == 15000 and show.featured[1].live_price is None
+    with pytest.raises(InvalidInput):
+        await upsert_show(
+            session, 7, now=clock.now(), fields={"ends_at": datetime(2026, 11, 26, 18, 0)}
+        )
+    assert [s.id for s in await list_shows(session, shop=shop.slug)] == [7]
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "starts", "day"),
+    [
+        # 23:50 in Seoul; the show starts 40 minutes later, after midnight: tomorrow
+        ("Asia/Seoul", datetime(2026, 11, 25, 14, 50, tzinfo=UTC),
+         datetime(2026, 11, 25, 15, 30, tzinfo=UTC), Day.TOMORROW),
+        # 00:10 in Seoul; a show 23 hours later is still today
+        ("Asia/Seoul", datetime(2026, 11, 25, 15, 10, tzinfo=UTC),
+         datetime(2026, 11, 26, 14, 0, tzinfo=UTC), Day.TODAY),
+        # the same instants in New York: 09:50 and 10:30 on the same day
+        ("America/New_York", datetime(2026, 11, 25, 14, 50, tzinfo=UTC),
+         datetime(2026, 11, 25, 15, 30, tzinfo=UTC), Day.TODAY),
+        # 23:30 in New York (04:30 UTC next day); 01:00 start is tomorrow there
+        ("America/New_York", datetime(2026, 11, 26, 4, 30, tzinfo=UTC),
+         datetime(2026, 11, 26, 6, 0, tzinfo=UTC), Day.TOMORROW),
+        ("Asia/Seoul", datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
+         datetime(2026, 11, 29, 10, 0, tzinfo=UTC), Day.THIS_WEEK),
+        ("Asia/Seoul", datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
+         datetime(2026, 12, 10, 10, 0, tzinfo=UTC), Day.LATER),
+    ],
+)  # fmt: skip
+def test_today_and_tomorrow_follow_the_calendar_of_the_show_time_zone(
+    zone: str, now: datetime, starts: datetime, day: Day
+) -> None:
+    when = plain_when(starts, now, zone, starts + timedelta(hours=1))
+    assert when.day is day
+    assert when.local.tzinfo is not None and when.local.utcoffset() is not None
+
+
+def test_a_show_on_air_is_live_and_one_that_ended_is_past() -> None:
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    end = start + timedelta(hours=1)
+    assert plain_when(start, start + timedelta(minutes=5), "Asia/Seoul", end).day is Day.LIVE
+    assert plain_when(start, end, "Asia/Seoul", end).day is Day.PAST
+
+
+def test_reminder_offsets_read_like_people_write_them() -> None:
+    assert parse_offsets("1d,10m,0") == [86400, 600, 0]
+    assert parse_offsets(" 2h , 30s,2h") == [7200, 30]
+    for bad in ("", "soon", "-1m", "40d"):
+        with pytest.raises(ValueError):
+            parse_offsets(bad)
+
+
+async def test_a_market_subscription_covers_the_shows_of_its_shops_and_stop_ends_all(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    market, _shop, _apple, _pear, show = await _setup(session, clock)
+    by_market = await make_customer(session, clock, user_id=11)
+    by_show = await make_customer(session, clock, user_id=12)
+    never = await make_customer(session, clock, user_id=13)
+    await subscribe(session, by_market, SubscriptionTarget.MARKET, market.id, now=clock.now())
+    await subscribe(session, by_show, SubscriptionTarget.SHOW, show.id, now=clock.now())
+    await subscribe(session, by_show, SubscriptionTarget.MARKET, market.id, now=clock.now())
+
+    assert {chat for _cid, chat in await show_audience(session, show)} == {11, 12}
+    assert by_show.marketing_consent_at == clock.now()
+    assert never.marketing_consent_at is None
+
+    assert await unsubscribe_everything(session, by_show, now=clock.now()) == 2
+    assert {chat for _cid, chat in await show_audience(session, show)} == {11}
+
+
+async def test_each_reminder_is_enqueued_once_per_subscriber_and_late_ones_are_skipped(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        market, _shop, _apple, _pear, show = await _setup(session, clock)
+        for user_id in range(100, 110):
+            customer = await make_customer(session, clock, user_id=user_id)
+            await subscribe(
+                session, customer, SubscriptionTarget.MARKET, market.id, now=clock.now()
+            )
+        await session.commit()
+    clock.set(SEOUL_7PM - timedelta(days=1))  # the day before, 19:00
+
+    async def run_scheduler() -> int:  # as each instance does, one transaction per run
+        async with sessionmaker() as session:
+            written = await enqueue_due_reminders(session, now=clock.now(), offsets=OFFSETS)
+            await session.commit()
+        return written
+
+    assert [await run_scheduler(), await run_scheduler()] == [10, 0]
+    clock.set(SEOUL_7PM + timedelta(minutes=1))  # down through the 10-minute mark: now live
+    assert [await run_scheduler(), await run_scheduler()] == [10, 0]
+    clock.set(SEOUL_7PM + timedelta(hours=2))
+    assert await run_scheduler() == 0
+
+    async with sessionmaker() as session:
+        rows = await _rows(session, f"show:{show.id}")
+        claims = {
+            c.offset_seconds: c.skipped
+            for c in await session.scalars(select(ShowReminder).where(ShowReminder.show_id == 7))
+        }
+    assert len(rows) == 20 and {r.lane for r in rows} == {OutboxLane.BULK}
+    assert sorted(r.payload["offset"] for r in rows) == [0] * 10 + [86400] * 10
+    assert claims == {86400: False, 600: True, 0: False}
+
+
+async def test_only_customers_with_a_live_opt_in_who_did_not_block_get_reminders(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    market, _shop, _apple, _pear, _show = await _setup(session, clock)
+    customers = [await make_customer(session, clock, user_id=200 + n) for n in range(3)]
+    for customer in customers:
+        await subscribe(session, customer, SubscriptionTarget.MARKET, market.id, now=clock.now())
+    customers[1].blocked_at = clock.now()
+    customers[2].marketing_revoked_at = clock.now()
+    clock.set(SEOUL_7PM)
+
+    assert await enqueue_due_reminders(session, now=clock.now(), offsets=[0]) == 1
+    assert [r.chat_id for r in await _rows(session, "show:7")] == [200]
+
+
+async def test_a_sold_out_featured_product_is_announced_once_when_the_show_asked_for_it(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    _market, shop, _apple, pear, show = await _setup(session, clock)
+    fan = await make_customer(session, clock, user_id=300)
+    await subscribe(session, fan, SubscriptionTarget.SHOW, show.id, now=clock.now())
+    clock.set(SEOUL_7PM + timedelta(minutes=5))
+    await make_order(session, clock, shop, pear, 2)  # the last two pears
+    assert await enqueue_sold_out_updates(session, now=clock.now()) == 0  # not asked for
+
+    await upsert_show(session, 7, now=clock.now(), fields={"sold_out_updates": True})
+    assert await enqueue_sold_out_updates(session, now=clock.now()) == 1
+    assert await enqueue_sold_out_updates(session, now=clock.now()) == 0
+    [row] = await _rows(session, "show:7")
+    assert (row.kind, row.payload["product_id"]) == ("show_sold_out", pear.id)
+
+
+async def test_a_broadcast_reaches_its_segment_once_and_counts_what_it_brought(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    market, shop, apple, _pear, show = await _setup(session, clock)
+    ko = await make_customer(session, clock, user_id=400)
+    en = await make_customer(session, clock, user_id=401, language="en")
+    buyer = await make_customer(session, clock, user_id=402)
+    for customer in (ko, en):
+        await subscribe(session, customer, SubscriptionTarget.SHOP, shop.id, now=clock.now())
+    await subscribe(session, buyer, SubscriptionTarget.SHOW, 7, now=clock.now())
+    paid = await make_order(session, clock, shop, apple, customer=buyer)
+    await mark_paid(session, paid, now=clock.now(), actor="test")
+    draft = BroadcastDraft(
+        segment=BroadcastSegment.SUBSCRIBERS,
+        text="오늘 저녁 7시!",
+        market_id=market.id,
+        language="ko",
+    )
+    broadcast = await create_broadcast(session, draft, created_by="staff:1", now=clock.now())
+
+    assert {c for _i, c in await broadcast_audience(session, broadcast)} == {400, 402}
+    confirmed = await confirm_broadcast(session, broadcast, now=clock.now())
+    assert (confirmed.status, confirmed.recipients) == (BroadcastStatus.ENQUEUED, 2)
+    with pytest.raises(InvalidTransition):  # a second "send" tap sends nothing more
+        await confirm_broadcast(session, broadcast, now=clock.now())
+
+    buyers = BroadcastDraft(
+        segment=BroadcastSegment.ORDERED_BEFORE, text="감사합니다", shop_id=shop.id
+    )
+    thanks = await create_broadcast(session, buyers, created_by="api", now=clock.now())
+    assert [c for _i, c in await broadcast_audience(session, thanks)] == [402]
+
+    rows = await _rows(session, f"broadcast:{broadcast.id}")
+    by_chat = {r.chat_id: r for r in rows}
+    await mark_sent(session, by_chat[400].id, now=clock.now(), telegram_message_id=1)
+    await mark_dropped(session, by_chat[402].id, error="Forbidden: bot was blocked by the user")
+    clock.advance(timedelta(hours=1))
+    later = await make_order(session, clock, shop, apple, customer=ko)
+    await mark_paid(session, later, now=clock.now(), actor="test")
+    unpaid = await make_order(session, clock, shop, apple, customer=ko)
+    assert unpaid.status is OrderStatus.PENDING_PAYMENT
+    token = await stream_link_token(
+        session, show_id=7, customer_id=ko.id, source=f"broadcast:{broadcast.id}", now=clock.now()
+    )
+    assert await follow_stream_link(session, token, now=clock.now()) == show.stream_url
+    await follow_stream_link(session, token, now=clock.now())
+
+    stats = await broadcast_stats(session, confirmed)
+    assert (stats.recipients, stats.sent, stats.blocked, stats.failed) == (
+        2,
+        1,
+        1,
+        {"blocked": 1},
+    )
+    assert (stats.orders, stats.revenue, stats.stream_clicks, stats.stream_clickers) == (
+        1,
+        32000,
+        2,
+        1,
+    )
+    assert (await show_stats(session, await get_show(session, 7))).stream_clicks == 2
+
+
+async def test_a_scheduled_broadcast_goes_out_once_when_its_time_comes(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        market, _shop, *_ = await _setup(session, clock)
+        fan = await make_customer(session, clock, user_id=500)
+        await subscribe(session, fan, SubscriptionTarget.MARKET, market.id, now=clock.now())
+        draft = BroadcastDraft(
+            segment=BroadcastSegment.SUBSCRIBERS, text="내일 만나요", market_id=market.id
+        )
+        later = await create_broadcast(session, draft, created_by="api", now=clock.now())
+        await confirm_broadcast(
+            session, later, now=clock.now(), send_at=clock.now() + timedelta(hours=2)
+        )
+        dropped = await create_broadcast(session, draft, created_by="api", now=clock.now())
+        await cancel_broadcast(session, dropped, now=clock.now())
+        await session.commit()
+
+    async def tick() -> int:
+        async with sessionmaker() as session:
+            written = await enqueue_due_broadcasts(session, now=clock.now())
+            await session.commit()
+        return written
+
+    assert await tick() == 0
+    clock.advance(timedelta(hours=2))
+    assert [await tick(), await tick()] == [1, 0]
+    async with sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "broadcast", OutboxMessage.status == OutboxStatus.PENDING)
+        )
+    assert count == 1
+
+
+async def test_campaign_staff_run_the_shows_of_their_market_only(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    market, _shop, _apple, _pear, show = await _setup(session, clock)
+    other = await make_market(session, clock, slug="mangwon", name="망원시장")
+    await add_staff(session, market.slug, 77, name="캠페인", now=clock.now())
+    await add_staff(session, other.slug, 78, name="", now=clock.now())
+
+    assert [m.slug for m in await staff_markets(session, 77)] == ["gwangjang"]
+    assert await can_run_show(session, 77, show)
+    assert not await can_run_show(session, 78, show)
+    await remove_staff(session, market.slug, 77)
+    assert not await can_run_show(session, 77, show)
