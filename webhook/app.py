@@ -6,7 +6,19 @@ from fastapi import FastAPI
 
 from webhook.context import WebContext
 from webhook.problems import install_problem_handlers
-from webhook.routes import health, orders, pay, payments, products, shops, telegram, vendors
+from webhook.routes import (
+    api_tokens,
+    health,
+    orders,
+    pay,
+    payments,
+    products,
+    shops,
+    stock,
+    telegram,
+    vendors,
+    webhook_endpoints,
+)
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -23,6 +35,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(products.router)
     app.include_router(vendors.router)
     app.include_router(orders.router)
+    app.include_router(stock.router)
+    app.include_router(api_tokens.router)
+    app.include_router(webhook_endpoints.router)
     app.include_router(telegram.router)
     app.include_router(payments.router)
     app.include_router(pay.router)

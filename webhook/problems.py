@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
     DomainError,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
     InviteAlreadyUsed,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (InviteExpired, 409),
     (LastOwner, 409),
     (NotShopOwner, 403),
+    (IdempotencyKeyReused, 422),
 )
 
 

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse
 
 from catalog.models import Shop
 from catalog.shops import list_shops, upsert_shop
-from webhook.deps import Authorized, ContextDep, NowDep, SessionDep, ShopDep
+from webhook.deps import AdminOnly, ContextDep, NowDep, SessionDep, ShopDep
 from webhook.poster import render_poster
 from webhook.schemas import ShopIn, ShopOut
 
-router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[Authorized])
+router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[AdminOnly])
 
 BotUsername = Annotated[
     str | None,
