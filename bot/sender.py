@@ -42,6 +42,7 @@ from bot.notifications import (
 )
 from bot.payment_notifications import PAYMENT_RENDERERS
 from bot.vendor_notifications import VENDOR_RENDERERS
+from bot.webhook_notifications import WEBHOOK_RENDERERS
 from catalog.clock import Clock
 from catalog.models import Customer, OutboxLane, OutboxMessage
 from catalog.outbox import (
@@ -123,7 +124,12 @@ class OutboxSender:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self.renderers = renderers or {**RENDERERS, **VENDOR_RENDERERS, **PAYMENT_RENDERERS}
+        self.renderers = renderers or {
+            **RENDERERS,
+            **VENDOR_RENDERERS,
+            **PAYMENT_RENDERERS,
+            **WEBHOOK_RENDERERS,
+        }
         self.public_base_url = public_base_url
         self.online_payments = online_payments
         self._env: RenderEnv | None = None

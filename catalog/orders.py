@@ -348,7 +348,8 @@ async def change_status(
     if target is OrderStatus.PAID:
         await emit_order_event(session, fresh, "order.paid", now=now)
     if current in HOLDS_RESERVATION or target in (OrderStatus.CANCELLED, OrderStatus.REFUSED):
-        await emit_stock_events(session, quantities.keys(), now=now)
+        # reservations committed or returned: no unit left the shelf now
+        await emit_stock_events(session, quantities.keys(), now=now, may_sell_out=False)
     return fresh
 
 

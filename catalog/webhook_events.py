@@ -199,9 +199,14 @@ async def emit_order_event(
 
 
 async def emit_stock_events(
-    session: AsyncSession, product_ids: Collection[int], *, now: datetime
+    session: AsyncSession,
+    product_ids: Collection[int],
+    *,
+    now: datetime,
+    may_sell_out: bool = True,
 ) -> None:
-    """stock.changed for each product, and product.sold_out for those at 0 available."""
+    """stock.changed for each product; product.sold_out for those at 0 available when the
+    change took units away (`may_sell_out`), so a payment of the last box says it once."""
     if not product_ids:
         return
     rows = (
@@ -227,7 +232,7 @@ async def emit_stock_events(
             "version": row.stock_version,
         }
         await emit_event(session, row.shop_id, "stock.changed", data, now=now)
-        if row.available == 0:
+        if may_sell_out and row.available == 0:
             await emit_event(session, row.shop_id, "product.sold_out", data, now=now)
 
 

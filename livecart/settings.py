@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     portone_browser_sdk_url: str = "https://cdn.portone.io/v2/browser-sdk.js"
     vendor_invite_hours: int = Field(default=72, ge=1, le=24 * 30)
     vendor_reminder_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # merchant webhooks: retried with backoff this long, then the endpoint is disabled
+    webhook_retry_hours: float = Field(default=24.0, ge=24.0, le=24 * 14)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @field_validator("default_locale")
     @classmethod
