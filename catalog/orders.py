@@ -480,8 +480,11 @@ async def list_orders(
     statuses: Sequence[OrderStatus] | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Order]:
-    """A shop's orders, newest first."""
+    """A shop's orders, newest first; `since` (inclusive) and `until` (exclusive) bound when
+    they were placed."""
     query = (
         select(Order)
         .where(Order.shop_id == shop.id)
@@ -493,6 +496,10 @@ async def list_orders(
         query = query.where(Order.status.in_(list(statuses)))
     if before_id is not None:
         query = query.where(Order.id < before_id)
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    if until is not None:
+        query = query.where(Order.created_at < until)
     return list(await session.scalars(query))
 
 
