@@ -14,7 +14,7 @@ LongText = Annotated[str, Field(max_length=5000)]
 
 
 class ShopIn(BaseModel):
-    """A shop as the admin writes it. Omitted fields keep their value on update."""
+    """A shop as the admin writes it. Omitted (or null) fields keep their value on update."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +82,8 @@ class ShopOut(BaseModel):
 
 
 class ProductIn(BaseModel):
-    """A product as the admin writes it. `stock` sets the units available now."""
+    """A product as the admin writes it (omitted or null fields are kept); `stock` sets the
+    units available now."""
 
     model_config = ConfigDict(extra="forbid")
 

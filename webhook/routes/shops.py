@@ -54,7 +54,7 @@ async def put_shop(
     shop: SlugPath, body: ShopIn, session: SessionDep, now: NowDep, response: Response
 ) -> ShopOut:
     """Create the shop or update the fields given."""
-    fields = body.model_dump(exclude_unset=True, exclude={"market"})
+    fields = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"market"})
     record, created = await upsert_shop(
         session, slug=shop, now=now, market_slug=body.market, fields=fields
     )
