@@ -78,6 +78,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
+    session.info.pop("webhook_endpoints", None)
     return endpoint
 
 
@@ -100,6 +101,7 @@ async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> N
     """Remove an endpoint and its delivery log."""
     await session.delete(endpoint)
     await session.flush()
+    session.info.pop("webhook_endpoints", None)
 
 
 async def list_deliveries(
@@ -147,15 +149,7 @@ async def emit_event(
 
     Runs in the caller's transaction: a rolled-back change sends nothing. Returns the count.
     """
-    market_id = await session.scalar(select(Shop.market_id).where(Shop.id == shop_id))
-    scope = WebhookEndpoint.shop_id == shop_id
-    if market_id is not None:
-        scope = or_(scope, WebhookEndpoint.market_id == market_id)
-    endpoints = list(
-        await session.scalars(
-            select(WebhookEndpoint).where(scope, WebhookEndpoint.enabled.is_(True))
-        )
-    )
+    endpoints = await _subscribed_endpoints(session, shop_id)
     body = {"type": event_type, "timestamp": now.isoformat(), "data": data}
     written = 0
     for endpoint in endpoints:
@@ -177,6 +171,27 @@ async def emit_event(
     if written:
         session.info["webhooks_written"] = True
     return written
+
+
+async def _subscribed_endpoints(session: AsyncSession, shop_id: int) -> list[WebhookEndpoint]:
+    # looked up once per shop and transaction: an order emits several events, and the
+    # flash-sale path should pay one query for them, not one per event
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get("webhook_endpoints")
+    if held is None or held[0] is not transaction:
+        held = session.info["webhook_endpoints"] = (transaction, {})
+    cache: dict[int, list[WebhookEndpoint]] = held[1]
+    if shop_id not in cache:
+        market_id = await session.scalar(select(Shop.market_id).where(Shop.id == shop_id))
+        scope = WebhookEndpoint.shop_id == shop_id
+        if market_id is not None:
+            scope = or_(scope, WebhookEndpoint.market_id == market_id)
+        cache[shop_id] = list(
+            await session.scalars(
+                select(WebhookEndpoint).where(scope, WebhookEndpoint.enabled.is_(True))
+            )
+        )
+    return cache[shop_id]
 
 
 def order_event_data(order: Order) -> dict[str, Any]:
