@@ -121,7 +121,8 @@ class WebhookDeliverer:
                     )
                     continue
                 delivery = await session.get(WebhookDelivery, outcome.delivery_id)
-                assert delivery is not None
+                if delivery is None:
+                    continue  # its endpoint was deleted meanwhile
                 disabled = await record_failure(
                     session,
                     delivery,
