@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/browse.py
 	$(BIN)/python bench/qr.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/stock_sync.py
 
 # Regenerate the lock from pyproject.toml in a throw-away venv (run after changing dependencies).
 lock:

@@ -126,3 +126,13 @@ class LastOwner(DomainError):
     def __init__(self, shop_id: int) -> None:
         super().__init__(f"shop {shop_id} would have no owner left")
         self.shop_id = shop_id
+
+
+class IdempotencyKeyReused(DomainError):
+    """An `Idempotency-Key` sent again with a different request body."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used for a different request")
+        self.key = key

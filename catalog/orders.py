@@ -34,6 +34,7 @@ from catalog.order_status import (
 from catalog.outbox import enqueue_notification
 from catalog.shops import seller_identity
 from catalog.stock import commit_reservation, release_reservation, reserve_stock, restock
+from catalog.webhook_events import emit_order_event, emit_stock_events
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: easy to read aloud
 MAX_LINE_QUANTITY = 999
@@ -244,6 +245,7 @@ async def place_order(
             )
             await session.flush()
         await reserve_stock(session, plan.quantities, now=now)
+        await emit_order_event(session, order, "order.created", now=now)
     return order
 
 
@@ -340,6 +342,14 @@ async def change_status(
             now=now,
         )
     await sync_vendor_alerts(session, fresh, now=now, new_alerts=target is OrderStatus.PAID)
+    await emit_order_event(
+        session, fresh, "order.status_changed", now=now, previous_status=current.value
+    )
+    if target is OrderStatus.PAID:
+        await emit_order_event(session, fresh, "order.paid", now=now)
+    if current in HOLDS_RESERVATION or target in (OrderStatus.CANCELLED, OrderStatus.REFUSED):
+        # reservations committed or returned: no unit left the shelf now
+        await emit_stock_events(session, quantities.keys(), now=now, may_sell_out=False)
     return fresh
 
 
@@ -470,8 +480,11 @@ async def list_orders(
     statuses: Sequence[OrderStatus] | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Order]:
-    """A shop's orders, newest first."""
+    """A shop's orders, newest first; `since` (inclusive) and `until` (exclusive) bound when
+    they were placed."""
     query = (
         select(Order)
         .where(Order.shop_id == shop.id)
@@ -483,6 +496,10 @@ async def list_orders(
         query = query.where(Order.status.in_(list(statuses)))
     if before_id is not None:
         query = query.where(Order.id < before_id)
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    if until is not None:
+        query = query.where(Order.created_at < until)
     return list(await session.scalars(query))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.errors import InvalidInput, NotFound, OutOfStock, Shortage
 from catalog.models import Product, Vendor
 from catalog.outbox import enqueue_notification
+from catalog.webhook_events import emit_stock_events
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ async def reserve_stock(
         raise OutOfStock(shortages)
     if low:
         await alert_low_stock(session, low, now=now)
+    await emit_stock_events(session, quantities.keys(), now=now)
 
 
 async def release_reservation(session: AsyncSession, quantities: Mapping[int, int]) -> None:
@@ -226,6 +228,7 @@ async def _changed_stock(
         raise NotFound("product", product_id)
     log.info("product %s: %s available, set by %s", product_id, moved.available, actor)
     await sync_low_stock(session, [product_id], now=now)
+    await emit_stock_events(session, [product_id], now=now)
     return await _fresh_product(session, product_id)
 
 

@@ -29,6 +29,8 @@ vendor_app = typer.Typer(help="The people who run a shop.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(vendor_app, name="vendor")
+token_app = typer.Typer(help="Shop API tokens for stock sync.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 BotOption = Annotated[
     str | None,
@@ -270,6 +272,46 @@ def vendor_invite(
             "(set LIVECART_BOT_TOKEN or pass --bot to have it printed)",
             highlight=False,
         )
+
+
+@token_app.command("create")
+def token_create(
+    shop: Annotated[str, typer.Argument(help="the shop's slug")],
+    name: Annotated[str, typer.Option(help="what uses it, e.g. 'stall till'")] = "",
+) -> None:
+    """Print a new bearer token that can use SHOP's REST API only (shown this once)."""
+    from catalog.api_tokens import create_api_token
+    from catalog.shops import get_shop
+
+    settings = _settings()
+
+    async def main() -> tuple[int, str]:
+        async with _database(settings) as (sessionmaker, now), sessionmaker() as session:
+            row, token = await create_api_token(
+                session, await get_shop(session, shop), name=name, now=now
+            )
+            await session.commit()
+            return row.id, token
+
+    token_id, token = _run_domain(main())
+    err.print(f"token {token_id} for {shop}; keep it secret, it is not shown again:")
+    out.print(token, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]) -> None:
+    """Revoke a shop API token for good."""
+    from catalog.api_tokens import revoke_api_token
+
+    settings = _settings()
+
+    async def main() -> None:
+        async with _database(settings) as (sessionmaker, now), sessionmaker() as session:
+            await revoke_api_token(session, token_id, now=now)
+            await session.commit()
+
+    _run_domain(main())
+    out.print(f"token {token_id} revoked", highlight=False)
 
 
 @app.command()

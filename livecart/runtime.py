@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import uvicorn
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -36,6 +37,7 @@ from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
 from webhook.app import create_app
 from webhook.context import WebContext
+from webhook.delivery import WebhookDeliverer
 from webhook.payment_sync import settle_owed_refunds
 
 log = logging.getLogger("livecart")
@@ -62,6 +64,7 @@ class Runtime:
     # run on shutdown before the HTTP server stops (e.g. the demo's simulator ends long polls)
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web_port: int | None = None
+    deliverer: WebhookDeliverer | None = None
 
 
 async def prepare_database(services: Services) -> None:
@@ -285,6 +288,18 @@ async def _connect_bot(runtime: Runtime) -> None:
     await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
 
 
+def _wake_deliverer_after_commit(web: WebContext, deliverer: WebhookDeliverer) -> None:
+    """A request that committed may have written deliveries: wake the worker too."""
+    wake_sender = web.after_commit
+
+    def after_commit() -> None:
+        if wake_sender is not None:
+            wake_sender()
+        deliverer.wake()
+
+    web.after_commit = after_commit
+
+
 async def serve(
     runtime: Runtime, *, started: asyncio.Event | None = None, handle_signals: bool = True
 ) -> None:
@@ -346,6 +361,16 @@ async def serve(
     )
     if runtime.sender is not None:
         tasks.append(asyncio.create_task(runtime.sender.run(), name="sender"))
+    webhook_client = httpx.AsyncClient(follow_redirects=False)
+    runtime.deliverer = WebhookDeliverer(
+        runtime.services.sessionmaker,
+        runtime.services.clock,
+        webhook_client,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        retry_window=timedelta(hours=settings.webhook_retry_hours),
+    )
+    _wake_deliverer_after_commit(runtime.web, runtime.deliverer)
+    tasks.append(asyncio.create_task(runtime.deliverer.run(), name="webhooks"))
     if runtime.bot is not None:
         tasks.append(asyncio.create_task(_start_bot(runtime), name="bot"))
     for job in runtime.background:
@@ -374,6 +399,7 @@ async def serve(
             task.cancel()
         stopper.cancel()
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        await webhook_client.aclose()
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

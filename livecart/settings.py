@@ -67,6 +67,10 @@ class Settings(BaseSettings):
 
         return parse_offsets(self.reminder_offsets)
 
+    # merchant webhooks: retried with backoff this long, then the endpoint is disabled
+    webhook_retry_hours: float = Field(default=24.0, ge=24.0, le=24 * 14)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

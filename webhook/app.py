@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from webhook.context import WebContext
-from webhook.problems import install_problem_handlers
+from webhook.problems import document_problems, install_problem_handlers
 from webhook.routes import (
+    api_tokens,
     campaigns,
     health,
     orders,
@@ -15,9 +19,11 @@ from webhook.routes import (
     products,
     shops,
     shows,
+    stock,
     stream_links,
     telegram,
     vendors,
+    webhook_endpoints,
 )
 
 
@@ -30,6 +36,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.ctx = ctx
     install_problem_handlers(app)
+    _install_openapi(app)
     app.include_router(health.router)
     app.include_router(shops.router)
     app.include_router(products.router)
@@ -38,7 +45,25 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(shows.router)
     app.include_router(campaigns.router)
     app.include_router(stream_links.router)
+    app.include_router(stock.router)
+    app.include_router(api_tokens.router)
+    app.include_router(webhook_endpoints.router)
     app.include_router(telegram.router)
     app.include_router(payments.router)
     app.include_router(pay.router)
     return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = document_problems(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog.errors import (
     DomainError,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
     InviteAlreadyUsed,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (InviteExpired, 409),
     (LastOwner, 409),
     (NotShopOwner, 403),
+    (IdempotencyKeyReused, 422),
 )
 
 
@@ -106,3 +108,42 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEM_STATUSES = {
+    "400": "the request can't be read",
+    "401": "no valid bearer token",
+    "403": "the token may not do this (another shop's token, or not the admin)",
+    "404": "not found",
+    "409": "a rule refuses it in the current state",
+    "422": "the request breaks the schema or a rule about its values",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every error of the REST API is problem+json: say so in the OpenAPI document, replacing
+    FastAPI's default 422 body, so clients and schemathesis see what really comes back."""
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in PROBLEM_STATUSES.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+                }
+    return schema

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from catalog.models import BroadcastSegment, BroadcastStatus, Fulfilment, OrderStatus, VendorRole
 
@@ -14,7 +14,7 @@ LongText = Annotated[str, Field(max_length=5000)]
 
 
 class ShopIn(BaseModel):
-    """A shop as the admin writes it. Omitted fields keep their value on update."""
+    """A shop as the admin writes it. Omitted (or null) fields keep their value on update."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +82,8 @@ class ShopOut(BaseModel):
 
 
 class ProductIn(BaseModel):
-    """A product as the admin writes it. `stock` sets the units available now."""
+    """A product as the admin writes it (omitted or null fields are kept); `stock` sets the
+    units available now."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -307,3 +308,122 @@ class BroadcastOut(BaseModel):
     enqueued_at: datetime | None
     recipients: int = Field(description="outbox rows written when it was enqueued")
     audience: int | None = Field(default=None, description="who it would reach now (drafts)")
+
+
+SkuText = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", examples=["apple-5kg"])]
+
+
+class StockItemIn(BaseModel):
+    """One sku's new stock: `set` the units on hand (reserved ones included) or add `delta` to
+    what can be sold; `version` (or `occurred_at`) orders the updates of one sku."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: SkuText
+    set: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    version: Annotated[int, Field(ge=1, le=2**62)] | None = Field(
+        default=None, description="grows with every change of this sku in your system"
+    )
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when the change happened; used as the version if none given"
+    )
+
+    @model_validator(mode="after")
+    def _one_change_and_an_order(self) -> StockItemIn:
+        if (self.set is None) == (self.delta is None):
+            raise ValueError("give exactly one of set or delta")
+        if self.version is None and self.occurred_at is None:
+            raise ValueError("give a version or occurred_at")
+        return self
+
+
+class StockBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[StockItemIn], Field(min_length=1, max_length=500)]
+
+
+class StockItemResult(BaseModel):
+    sku: str
+    outcome: Literal["applied", "stale", "rejected"] = Field(
+        description="applied; stale (a newer version was applied: ignored); rejected (see reason)"
+    )
+    reason: Literal["unknown_sku", "stale_version", "below_reserved", "above_max"] | None = None
+    available: int | None = Field(default=None, description="units that can be sold now")
+    reserved: int | None = Field(default=None, description="units held by unpaid orders")
+    version: int | None = Field(default=None, description="the newest version applied")
+
+
+class StockBatchOut(BaseModel):
+    results: list[StockItemResult] = Field(description="one per item, in the order sent")
+
+
+class ApiTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=100)] = ""
+
+
+class ApiTokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="the bearer token; shown only this once")
+
+
+EventType = Literal[
+    "order.created", "order.paid", "order.status_changed", "stock.changed", "product.sold_out"
+]
+
+
+class WebhookEndpointIn(BaseModel):
+    """Exactly one of `shop` or `market`; a shop token may register only for its own shop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=500)]
+    events: Annotated[list[EventType], Field(min_length=1, max_length=5)]
+    shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
+    description: Annotated[str, Field(max_length=200)] = ""
+
+
+class WebhookEndpointOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    shop: str | None
+    market: str | None
+    description: str
+    enabled: bool
+    failure_count: int
+    disabled_at: datetime | None
+    disabled_reason: str
+    created_at: datetime
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_...); shown once")
+
+
+class WebhookDeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    message_id: str = Field(description="the webhook-id header, the same on every retry")
+    event_type: str
+    status: Literal["pending", "sending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]

@@ -46,7 +46,11 @@ async def put_product(
 ) -> ProductOut:
     """Create the product or update the fields given; `stock` sets available units."""
     product, created = await upsert_product(
-        session, shop, sku=sku, fields=body.model_dump(exclude_unset=True), now=now
+        session,
+        shop,
+        sku=sku,
+        fields=body.model_dump(exclude_unset=True, exclude_none=True),
+        now=now,
     )
     response.status_code = 201 if created else 200
     return product_out(product, shop)

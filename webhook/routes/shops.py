@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse
 
 from catalog.models import Shop
 from catalog.shops import list_shops, upsert_shop
-from webhook.deps import Authorized, ContextDep, NowDep, SessionDep, ShopDep
+from webhook.deps import AdminOnly, ContextDep, NowDep, SessionDep, ShopDep
 from webhook.poster import render_poster
 from webhook.schemas import ShopIn, ShopOut
 
-router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[Authorized])
+router = APIRouter(prefix="/api/v1/shops", tags=["shops"], dependencies=[AdminOnly])
 
 BotUsername = Annotated[
     str | None,
@@ -54,7 +54,7 @@ async def put_shop(
     shop: SlugPath, body: ShopIn, session: SessionDep, now: NowDep, response: Response
 ) -> ShopOut:
     """Create the shop or update the fields given."""
-    fields = body.model_dump(exclude_unset=True, exclude={"market"})
+    fields = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"market"})
     record, created = await upsert_shop(
         session, slug=shop, now=now, market_slug=body.market, fields=fields
     )

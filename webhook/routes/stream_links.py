@@ -9,11 +9,22 @@ from fastapi.responses import RedirectResponse
 
 from catalog.stream_links import follow_stream_link
 from webhook.deps import NowDep, SessionDep
+from webhook.problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 router = APIRouter(tags=["shows"])
 
 
-@router.get("/s/{token}", status_code=302, response_class=RedirectResponse)
+@router.get(
+    "/s/{token}",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={
+        404: {
+            "description": "no such stream link",
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+        }
+    },
+)
 async def follow(
     token: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,32}$")],
     session: SessionDep,

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Response
 
 from catalog.deep_links import link, vendor_invite_payload
 from catalog.vendors import create_invite, remove_vendor, shop_vendors
-from webhook.deps import Authorized, ContextDep, NowDep, SessionDep, ShopDep
+from webhook.deps import AdminOnly, ContextDep, NowDep, SessionDep, ShopDep
 from webhook.schemas import VendorInviteIn, VendorInviteOut, VendorOut
 
-router = APIRouter(prefix="/api/v1/shops", tags=["vendors"], dependencies=[Authorized])
+router = APIRouter(prefix="/api/v1/shops", tags=["vendors"], dependencies=[AdminOnly])
 
 
 @router.post("/{shop}/vendor-invites", status_code=201, response_model=VendorInviteOut)
