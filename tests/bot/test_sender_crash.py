@@ -119,8 +119,10 @@ async def _worker(url: str, api_url: str) -> asyncio.subprocess.Process:
 
 
 async def test_a_sender_killed_mid_broadcast_never_sends_twice_and_sets_in_flight_rows_aside(
-    database_url: str,
+    postgres_url: str,
 ) -> None:
+    # `livecart worker` is how several senders share PostgreSQL: the crash is tested there
+    database_url = postgres_url
     async with run_simulator() as sim, sim.client() as client:
         sim.simulator.register_bot(TOKEN, "livecart_crash_bot", "livecart")
         await client.set_limits(enforce=True, per_bot_per_second=400, per_chat_burst=3)
