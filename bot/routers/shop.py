@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -11,7 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb
+from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb, WaitAction, WaitCb
 from bot.formatting import money, stock_label
 from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
@@ -19,6 +21,7 @@ from catalog.errors import NotFound
 from catalog.models import CartItem, Customer, Market, Product, Shop
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id, list_markets, list_shops
+from catalog.waitlist import held_units, waiting_for
 
 router = Router(name=__name__)
 
@@ -117,7 +120,7 @@ def product_caption(product: Product, shop: Shop, number: int | None) -> str:
 
 
 async def render_product(
-    session: AsyncSession, product: Product, customer: Customer | None
+    session: AsyncSession, product: Product, customer: Customer | None, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The product with one-tap order buttons: 1, 2 or 3 units, or into the cart."""
     shop = await get_shop_by_id(session, product.shop_id)
@@ -133,18 +136,23 @@ async def render_product(
             )
             or 0
         )
+    # a unit held for this customer by a waitlist offer is theirs to order
+    held = (
+        (await held_units(session, customer.id, [product.id])).get(product.id, 0) if customer else 0
+    )
+    sellable = product.available + held
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
-    if product.available > 0:
+    if sellable > 0:
         for qty in (1, 2, 3):
-            if qty <= product.available:
+            if qty <= sellable:
                 label = _("Order {count}").format(count=qty) if qty == 1 else str(qty)
                 kb.button(
                     text=label,
                     callback_data=CartCb(action=CartAction.BUY, product=product.id, qty=qty),
                 )
-        sizes.append(min(3, product.available))
-        if in_cart + 1 <= product.available:
+        sizes.append(min(3, sellable))
+        if in_cart + 1 <= sellable:
             kb.button(
                 text=_("🛒 Add to cart (now {count})").format(count=in_cart)
                 if in_cart
@@ -152,10 +160,25 @@ async def render_product(
                 callback_data=CartCb(action=CartAction.ADD, product=product.id, qty=in_cart + 1),
             )
             sizes.append(1)
+    elif customer is not None and await waiting_for(session, customer.id, product.id, now=now):
+        kb.button(
+            text=_("🔕 Stop restock alert"),
+            callback_data=WaitCb(action=WaitAction.LEAVE, product=product.id),
+        )
+        sizes.append(1)
+    else:
+        kb.button(
+            text=_("🔔 Tell me when it's back"),
+            callback_data=WaitCb(action=WaitAction.JOIN, product=product.id),
+        )
+        sizes.append(1)
     kb.button(text=_("◀ Back to the shop"), callback_data=NavCb(to=Nav.SHOP, id=shop.id))
     sizes.append(1)
     kb.adjust(*sizes)
-    return product_caption(product, shop, number), kb.as_markup()
+    caption = product_caption(product, shop, number)
+    if held and product.available <= 0:
+        caption += "\n" + _("One is held for you. Order it now!")
+    return caption, kb.as_markup()
 
 
 def show_product(
@@ -243,12 +266,13 @@ async def on_product(
     replies: Replies,
     state: FSMContext,
     customer: Customer | None,
+    now: datetime,
 ) -> None:
     product = await session.get(Product, callback_data.id)
     if product is None or product.is_hidden:
         raise NotFound("product", callback_data.id)
     await remember_shop(state, product.shop_id, product.id)
-    text, markup = await render_product(session, product, customer)
+    text, markup = await render_product(session, product, customer, now)
     show_product(replies, product, text, markup)
 
 
