@@ -168,10 +168,19 @@ async def offer_restocked(
     sync, an order's stock coming back); the periodic job calls it too, so nothing is missed.
     A unit is held only if the conditional UPDATE finds it, so an offer never oversells.
     """
+    if not product_ids:
+        return 0
+    awaited = await session.scalars(
+        select(WaitlistEntry.product_id)
+        .where(
+            WaitlistEntry.product_id.in_(sorted(set(product_ids))),
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+            WaitlistEntry.expires_at > now,
+        )
+        .distinct()
+    )
     offered = 0
-    for product_id in sorted(set(product_ids)):
-        if not await _anyone_waiting(session, product_id, now=now):
-            continue
+    for product_id in sorted(set(awaited)):
         await _lock_products(session, [product_id])
         row = (
             await session.execute(
@@ -207,17 +216,19 @@ async def _offer_product(
     offered = 0
     while offered < available:
         query = (
-            select(WaitlistEntry.id, WaitlistEntry.customer_id)
+            select(WaitlistEntry.id, WaitlistEntry.customer_id, Customer.chat_id)
+            .join(Customer, Customer.id == WaitlistEntry.customer_id)
             .where(
                 WaitlistEntry.product_id == product_id,
                 WaitlistEntry.status == WaitlistStatus.WAITING,
                 WaitlistEntry.expires_at > now,
+                Customer.blocked_at.is_(None),  # they can't hear the offer: don't hold for them
             )
             .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)
             .limit(1)
         )
         if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(of=WaitlistEntry, skip_locked=True)
         nxt = (await session.execute(query)).first()
         if nxt is None:
             break
@@ -247,19 +258,15 @@ async def _offer_product(
                     raise _NoUnitLeft
         except _NoUnitLeft:  # someone bought the last unit meanwhile: the entry waits on
             break
-        chat_id = await session.scalar(
-            select(Customer.chat_id).where(Customer.id == nxt.customer_id)
+        await enqueue_notification(
+            session,
+            chat_id=nxt.chat_id,
+            kind="waitlist_offer",
+            data={"entry_id": nxt.id, "product_id": product_id},
+            ref=f"waitlist:{nxt.id}",
+            dedupe_key=f"waitlist:{nxt.id}:offer:{now.isoformat()}",
+            now=now,
         )
-        if chat_id is not None:
-            await enqueue_notification(
-                session,
-                chat_id=chat_id,
-                kind="waitlist_offer",
-                data={"entry_id": nxt.id, "product_id": product_id},
-                ref=f"waitlist:{nxt.id}",
-                dedupe_key=f"waitlist:{nxt.id}:offer:{now.isoformat()}",
-                now=now,
-            )
         offered += 1
     return offered
 
@@ -415,6 +422,22 @@ async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 200
         await emit_stock_events(session, [product_id], now=now, may_sell_out=False)
         lapsed += 1
     return lapsed
+
+
+async def leave_all_waitlists(session: AsyncSession, customer: Customer, *, now: datetime) -> int:
+    """The customer leaves every waitlist (they asked to be forgotten); held units go on to
+    the next in line. Returns how many entries were closed."""
+    product_ids = list(
+        await session.scalars(
+            select(WaitlistEntry.product_id).where(
+                WaitlistEntry.customer_id == customer.id, WaitlistEntry.status.in_(ACTIVE)
+            )
+        )
+    )
+    left = 0
+    for product_id in sorted(product_ids):
+        left += await leave_waitlist(session, customer, product_id, now=now)
+    return left
 
 
 async def lapse_old_entries(session: AsyncSession, *, now: datetime) -> int:

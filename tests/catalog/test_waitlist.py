@@ -4,12 +4,15 @@ and unpaid orders reminded once before they lapse."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
+from catalog.customers import forget_customer
+from catalog.errors import OutOfStock
 from catalog.models import (
     Customer,
     Fulfilment,
@@ -27,7 +30,7 @@ from catalog.orders import (
     nudge_unpaid_orders,
     place_order,
 )
-from catalog.stock import set_available
+from catalog.stock import adjust_available, set_available
 from catalog.stock_sync import StockUpdate, apply_stock_updates
 from catalog.waitlist import (
     JoinOutcome,
@@ -218,3 +221,72 @@ async def test_an_unpaid_order_is_nudged_once_and_a_paid_one_never(
     )
     assert lapse == 1
     assert await stock(session, apple) == (4, 0)
+
+
+async def test_concurrent_restocks_sweeps_and_outside_buyers_never_jump_the_line(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        shop = await make_shop(session, clock)
+        apple = await make_product(session, clock, shop, stock=0)
+        waiting = await customers(session, clock, 5)
+        for customer in waiting:
+            await join_waitlist(session, customer, apple, now=clock.now())
+            clock.advance(timedelta(seconds=1))
+        outsiders = [
+            await make_customer(session, clock, user_id=6_000_000_001 + i) for i in range(3)
+        ]
+        await session.commit()
+        product_id = apple.id
+
+    async def restock() -> str:
+        async with sessionmaker() as session:
+            await adjust_available(session, product_id, 1, now=clock.now(), actor="t")
+            await session.commit()
+            return "restocked"
+
+    async def sweep() -> str:
+        async with sessionmaker() as session:
+            await run_waitlists(session, now=clock.now())
+            await session.commit()
+            return "swept"
+
+    async def buy(customer: Customer) -> str:
+        async with sessionmaker() as session:
+            try:
+                product = await session.get(Product, product_id)
+                assert product is not None
+                await order_one(session, clock, product, customer)
+                await session.commit()
+                return "bought"
+            except OutOfStock:
+                await session.rollback()
+                return "sold out"
+
+    results = await asyncio.gather(
+        *(restock() for _ in range(4)), *(sweep() for _ in range(2)), *map(buy, outsiders)
+    )
+    assert results.count("sold out") == 3  # every restocked unit was held for the line first
+    async with sessionmaker() as session:
+        product = await session.get(Product, product_id)
+        assert product is not None
+        assert await stock(session, product) == (0, 4)
+        line = await statuses(session, product)
+        offers = await messages(session, "waitlist_offer")
+    assert line == [WaitlistStatus.OFFERED] * 4 + [WaitlistStatus.WAITING]
+    assert offers == 4
+
+
+async def test_a_customer_who_asks_to_be_forgotten_leaves_every_line_and_their_hold_passes_on(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    shop = await make_shop(session, clock)
+    apple = await make_product(session, clock, shop, stock=0)
+    anna, ben = await customers(session, clock, 2)
+    await join_waitlist(session, anna, apple, now=clock.now())
+    await join_waitlist(session, ben, apple, now=clock.now())
+    await set_available(session, apple.id, 1, now=clock.now(), actor="t")
+
+    await forget_customer(session, anna, now=clock.now())
+    assert await statuses(session, apple) == [WaitlistStatus.LEFT, WaitlistStatus.OFFERED]
+    assert await stock(session, apple) == (0, 1)
