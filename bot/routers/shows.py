@@ -306,5 +306,5 @@ async def on_item(
     if product is None or product.is_hidden:
         raise NotFound("product", callback_data.item)
     await remember_show(state, show, product.id)
-    text, markup = await render_product(session, product, customer, now)
+    text, markup = await render_product(session, product, customer, now=now)
     show_product(replies, product, text, markup)
