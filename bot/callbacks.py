@@ -156,3 +156,13 @@ class CampaignCb(CallbackData, prefix="cp"):
     market: int = 0
     broadcast: int = 0
     value: str = ""
+
+
+class WaitAction(StrEnum):
+    JOIN = "j"  # tell me when it is back (재입고 알림)
+    LEAVE = "x"  # stop waiting; a unit held for me goes to the next in line
+
+
+class WaitCb(CallbackData, prefix="w"):
+    action: WaitAction
+    product: int

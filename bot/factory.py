@@ -31,6 +31,7 @@ from bot.routers import (
     vendor_orders,
     vendor_staff,
     vendor_stock,
+    waitlist,
 )
 from catalog.errors import DomainError, NotFound
 
@@ -62,6 +63,7 @@ def customer_routers() -> list[Router]:
         privacy.router,
         checkout.router,
         cart.router,
+        waitlist.router,
         my_orders.router,
         shop.router,
         vendor_stock.router,  # only a vendor's own product names; other text falls through

@@ -44,6 +44,7 @@ from bot.notifications import (
 from bot.payment_notifications import PAYMENT_RENDERERS
 from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
 from bot.vendor_notifications import VENDOR_RENDERERS
+from bot.waitlist_notifications import WAITLIST_RENDERERS
 from bot.webhook_notifications import WEBHOOK_RENDERERS
 from catalog.clock import Clock
 from catalog.models import Customer, OutboxLane, OutboxMessage
@@ -136,6 +137,7 @@ class OutboxSender:
             **PAYMENT_RENDERERS,
             **SHOW_RENDERERS,
             **WEBHOOK_RENDERERS,
+            **WAITLIST_RENDERERS,
         }
         self.public_base_url = public_base_url
         self.online_payments = online_payments

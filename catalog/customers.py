@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.models import CartItem, Customer, Order
 from catalog.order_status import TERMINAL
 from catalog.phones import normalize_phone
+from catalog.waitlist import leave_all_waitlists
 
 FORGOTTEN_NAME = ""
 
@@ -112,6 +113,7 @@ async def forget_customer(session: AsyncSession, customer: Customer, *, now: dat
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(CartItem).where(CartItem.customer_id == customer.id))
+    await leave_all_waitlists(session, customer, now=now)
     customer.name = FORGOTTEN_NAME
     customer.phone = None
     customer.address = None

@@ -161,6 +161,8 @@ class Shop(Timestamped, Base):
     refund_terms: Mapped[str] = mapped_column(Text, default="")
     # the vendor's day ends here (local "HH:MM"): the daily summary goes out then
     closing_time: Mapped[str] = mapped_column(String(5), default="20:00", server_default="20:00")
+    # a restocked unit is held this long for the next customer on its waitlist (재입고 알림)
+    waitlist_hold_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
     market: Mapped[Market | None] = relationship(back_populates="shops")
     products: Mapped[list[Product]] = relationship(
@@ -311,6 +313,8 @@ class Order(Timestamped, Base):
     depositor_name: Mapped[str | None] = mapped_column(String(40))
     # the vendor was reminded of this order waiting unaccepted
     vendor_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the customer was reminded to pay before the reservation lapses (set with its outbox row)
+    payment_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # what the customer saw when confirming: seller identity and terms (전자상거래법)
     terms_shown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -432,6 +436,44 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"  # in line for the next restocked unit
+    OFFERED = "offered"  # one unit is held for them until `hold_until`
+    CLAIMED = "claimed"  # they ordered the held unit
+    MISSED = "missed"  # the hold ran out unclaimed: it went to the next in line
+    LEFT = "left"  # they left the waitlist (a held unit went to the next in line)
+    LAPSED = "lapsed"  # no stock came back within the waitlist's days
+
+
+class WaitlistEntry(Base):
+    """A customer's opt-in to hear when a sold-out product is back (재입고 알림), with its time.
+
+    One row per customer and product: joining again re-opens it at the end of the line, so a
+    double tap never makes two places. An offer holds one unit as a reservation (`available`
+    down, `reserved` up) until it is ordered, passed on, or lapses.
+    """
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        UniqueConstraint("product_id", "customer_id"),
+        Index("ix_waitlist_line", "product_id", "status", "joined_at"),
+        Index("ix_waitlist_status_hold", "status", "hold_until"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus, "waitlist_status"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
 
 
 class ProcessedUpdate(Base):

@@ -35,6 +35,7 @@ from catalog.outbox import enqueue_notification
 from catalog.pricing import live_prices, price_of
 from catalog.shops import seller_identity
 from catalog.stock import commit_reservation, release_reservation, reserve_stock, restock
+from catalog.waitlist import claim_holds, offer_restocked
 from catalog.webhook_events import emit_order_event, emit_stock_events
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: easy to read aloud
@@ -253,7 +254,14 @@ async def place_order(
                 now=now,
             )
             await session.flush()
-        await reserve_stock(session, plan.quantities, now=now)
+        # units held for this customer by a waitlist offer are theirs already: not reserved again
+        held = (
+            await claim_holds(session, customer.id, order.id, plan.quantities, now=now)
+            if customer is not None
+            else {}
+        )
+        rest = {pid: qty - held.get(pid, 0) for pid, qty in plan.quantities.items()}
+        await reserve_stock(session, {pid: qty for pid, qty in rest.items() if qty > 0}, now=now)
         await emit_order_event(session, order, "order.created", now=now)
     return order
 
@@ -359,6 +367,10 @@ async def change_status(
     if current in HOLDS_RESERVATION or target in (OrderStatus.CANCELLED, OrderStatus.REFUSED):
         # reservations committed or returned: no unit left the shelf now
         await emit_stock_events(session, quantities.keys(), now=now, may_sell_out=False)
+    if target is not OrderStatus.PAID and (
+        current in HOLDS_RESERVATION or target in (OrderStatus.CANCELLED, OrderStatus.REFUSED)
+    ):
+        await offer_restocked(session, quantities.keys(), now=now)  # back on the shelf: waitlist
     return fresh
 
 
@@ -480,6 +492,60 @@ async def expire_unpaid_orders(session: AsyncSession, *, now: datetime, limit: i
         )
         expired += 1
     return expired
+
+
+#: an unpaid order is reminded this long before its reservation lapses
+NUDGE_BEFORE = timedelta(minutes=5)
+
+
+async def nudge_unpaid_orders(
+    session: AsyncSession, *, now: datetime, before: timedelta = NUDGE_BEFORE, limit: int = 200
+) -> int:
+    """Remind each unpaid order's customer once, shortly before the reservation lapses.
+
+    `payment_nudged_at` is compared-and-set in the same transaction as the outbox row, so
+    however many workers run this, a customer gets one reminder per order, never more. An
+    order placed less than a minute ago (a reservation shorter than the lead) is left alone.
+    """
+    query = (
+        select(Order.id, Order.expires_at, Customer.chat_id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(
+            Order.status == OrderStatus.PENDING_PAYMENT,
+            Order.payment_nudged_at.is_(None),
+            Order.expires_at > now,
+            Order.expires_at <= now + before,
+            Order.confirmed_at <= now - timedelta(minutes=1),
+        )
+        .order_by(Order.expires_at)
+        .limit(limit)
+    )
+    nudged = 0
+    for order_id, expires_at, chat_id in list(await session.execute(query)):
+        result = await session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.status == OrderStatus.PENDING_PAYMENT,
+                Order.payment_nudged_at.is_(None),
+            )
+            .values(payment_nudged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1 or expires_at is None:  # type: ignore[attr-defined]
+            continue
+        minutes = max(1, -(-int((expires_at - now).total_seconds()) // 60))
+        await enqueue_notification(
+            session,
+            chat_id=chat_id,
+            kind="payment_nudge",
+            data={"order_id": order_id, "minutes": minutes},
+            ref=f"order:{order_id}",
+            dedupe_key=f"order:{order_id}:payment_nudge",
+            now=now,
+        )
+        nudged += 1
+    return nudged
 
 
 async def list_orders(

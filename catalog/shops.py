@@ -31,6 +31,7 @@ SHOP_FIELDS = frozenset(
         "pickup_available",
         "delivery_available",
         "delivery_fee",
+        "waitlist_hold_minutes",
         "bank_name",
         "bank_account",
         "bank_holder",

@@ -229,6 +229,9 @@ async def _changed_stock(
     log.info("product %s: %s available, set by %s", product_id, moved.available, actor)
     await sync_low_stock(session, [product_id], now=now)
     await emit_stock_events(session, [product_id], now=now)
+    from catalog.waitlist import offer_restocked  # the waitlist builds on stock
+
+    await offer_restocked(session, [product_id], now=now)
     return await _fresh_product(session, product_id)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.errors import IdempotencyKeyReused, InvalidInput
 from catalog.models import IdempotencyRecord, Product, Shop
 from catalog.stock import MAX_STOCK, sync_low_stock
+from catalog.waitlist import offer_restocked
 from catalog.webhook_events import emit_stock_events
 
 
@@ -129,6 +130,7 @@ async def apply_stock_updates(
     if changed:
         await sync_low_stock(session, changed, now=now)
         await emit_stock_events(session, changed, now=now)
+        await offer_restocked(session, changed, now=now)
     return results
 
 

@@ -29,10 +29,11 @@ from catalog.broadcasts import enqueue_due_broadcasts
 from catalog.clock import Clock
 from catalog.migrate import upgrade_database
 from catalog.models import ProcessedUpdate
-from catalog.orders import expire_unpaid_orders
+from catalog.orders import expire_unpaid_orders, nudge_unpaid_orders
 from catalog.outbox import reconcile_expired_leases
 from catalog.reminders import enqueue_due_reminders, enqueue_sold_out_updates
 from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
+from catalog.waitlist import run_waitlists
 from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
 from webhook.app import create_app
@@ -166,11 +167,16 @@ async def _periodic(name: str, interval: float, job: Callable[[], Awaitable[Any]
 
 
 async def expire_and_prune(runtime: Runtime) -> None:
-    """Expire lapsed reservations (their stock returns) and forget old update ids."""
+    """Remind unpaid orders once before they lapse; expire lapsed reservations (their stock
+    returns, to the waitlist first); pass unclaimed waitlist holds on; forget old update ids."""
     now = runtime.services.clock.now()
     async with runtime.services.sessionmaker() as session:
+        while await nudge_unpaid_orders(session, now=now):
+            await session.commit()
         while await expire_unpaid_orders(session, now=now):
             await session.commit()
+        await run_waitlists(session, now=now)
+        await session.commit()
         await session.execute(
             delete(ProcessedUpdate).where(
                 ProcessedUpdate.processed_at < now - PROCESSED_UPDATES_KEPT

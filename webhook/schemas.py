@@ -48,6 +48,10 @@ class ShopIn(BaseModel):
     closing_time: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None = Field(
         default=None, description="local HH:MM when the vendors' daily summary goes out"
     )
+    waitlist_hold_minutes: Annotated[int, Field(ge=1, le=1440)] | None = Field(
+        default=None,
+        description="how long a restocked unit is held for the next customer on a waitlist",
+    )
 
 
 class ShopOut(BaseModel):
@@ -78,6 +82,9 @@ class ShopOut(BaseModel):
     cancellation_terms: str
     refund_terms: str
     closing_time: str = Field(description="local HH:MM when the vendors' daily summary goes out")
+    waitlist_hold_minutes: int = Field(
+        description="how long a restocked unit is held for the next customer on a waitlist"
+    )
     deep_link_payload: str = Field(description="/start payload that opens this shop: shop_<slug>")
 
 
@@ -111,10 +118,16 @@ class ProductOut(BaseModel):
     description: str
     photo_url: str
     available: int = Field(description="units that can be sold now")
-    reserved: int = Field(description="units held by unpaid orders")
+    reserved: int = Field(
+        description="units held by unpaid orders and by waitlist offers (waitlist_held)"
+    )
     position: int
     is_hidden: bool
     low_stock_threshold: int
+    waiting: int = Field(default=0, description="customers waiting for a restock (재입고 알림)")
+    waitlist_held: int = Field(
+        default=0, description="units held for waiting customers until they order"
+    )
 
 
 class OrderLineOut(BaseModel):

@@ -20,6 +20,7 @@ from bot.routers.shop import remember_shop, render_product
 from catalog.cart import set_cart_quantity
 from catalog.errors import NotFound
 from catalog.models import CartItem, Customer, Product
+from catalog.waitlist import held_units
 
 router = Router(name=__name__)
 
@@ -71,11 +72,12 @@ async def on_cart_button(
             CartItem.customer_id == customer.id, CartItem.product_id == product.id
         )
     )
-    if qty > (in_cart or 0) and qty > product.available:  # fewer is always allowed
+    # a unit a waitlist offer holds for this customer is theirs to order
+    held = (await held_units(session, customer.id, [product.id])).get(product.id, 0)
+    sellable = product.available + held
+    if qty > (in_cart or 0) and qty > sellable:  # fewer is always allowed
         replies.toast(
-            _("Only {count} left.").format(count=product.available)
-            if product.available
-            else _("Sold out"),
+            _("Only {count} left.").format(count=sellable) if sellable else _("Sold out"),
             alert=True,
         )
         return

@@ -14,7 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb
+from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb, WaitAction, WaitCb
 from bot.formatting import money, stock_label
 from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
@@ -23,6 +23,7 @@ from catalog.models import CartItem, Customer, Market, Product, Shop
 from catalog.pricing import live_prices, price_of
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id, list_markets, list_shops
+from catalog.waitlist import held_units, waiting_for
 
 router = Router(name=__name__)
 
@@ -156,18 +157,23 @@ async def render_product(
             )
             or 0
         )
+    # a unit held for this customer by a waitlist offer is theirs to order
+    held = (
+        (await held_units(session, customer.id, [product.id])).get(product.id, 0) if customer else 0
+    )
+    sellable = product.available + held
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
-    if product.available > 0:
+    if sellable > 0:
         for qty in (1, 2, 3):
-            if qty <= product.available:
+            if qty <= sellable:
                 label = _("Order {count}").format(count=qty) if qty == 1 else str(qty)
                 kb.button(
                     text=label,
                     callback_data=CartCb(action=CartAction.BUY, product=product.id, qty=qty),
                 )
-        sizes.append(min(3, product.available))
-        if in_cart + 1 <= product.available:
+        sizes.append(min(3, sellable))
+        if in_cart + 1 <= sellable:
             kb.button(
                 text=_("🛒 Add to cart (now {count})").format(count=in_cart)
                 if in_cart
@@ -175,11 +181,26 @@ async def render_product(
                 callback_data=CartCb(action=CartAction.ADD, product=product.id, qty=in_cart + 1),
             )
             sizes.append(1)
+    elif customer is not None and await waiting_for(session, customer.id, product.id, now=now):
+        kb.button(
+            text=_("🔕 Stop restock alert"),
+            callback_data=WaitCb(action=WaitAction.LEAVE, product=product.id),
+        )
+        sizes.append(1)
+    else:
+        kb.button(
+            text=_("🔔 Tell me when it's back"),
+            callback_data=WaitCb(action=WaitAction.JOIN, product=product.id),
+        )
+        sizes.append(1)
     kb.button(text=_("◀ Back to the shop"), callback_data=NavCb(to=Nav.SHOP, id=shop.id))
     sizes.append(1)
     kb.adjust(*sizes)
     prices = await live_prices(session, [product.id], now)
-    return product_caption(product, shop, number, prices), kb.as_markup()
+    caption = product_caption(product, shop, number, prices)
+    if held and product.available <= 0:
+        caption += "\n" + _("One is held for you. Order it now!")
+    return caption, kb.as_markup()
 
 
 def show_product(

@@ -33,6 +33,7 @@ from catalog.order_text import (
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
 from catalog.shows import featured_for_sale, get_show
+from catalog.waitlist import held_units
 
 router = Router(name=__name__)
 
@@ -95,15 +96,19 @@ async def _add(
     state: FSMContext,
     now: datetime,
 ) -> None:
-    if product.available <= 0:
+    # a unit a waitlist offer holds for this customer is theirs to order
+    sellable = product.available + (await held_units(session, customer.id, [product.id])).get(
+        product.id, 0
+    )
+    if sellable <= 0:
         replies.send(
             _("Sorry, {name} is sold out.").format(name=product.name), main_menu(product.shop_id)
         )
         return
-    if quantity > product.available:
+    if quantity > sellable:
         replies.send(
             _("Only {count} of {name} left. How many would you like?").format(
-                count=product.available, name=product.name
+                count=sellable, name=product.name
             )
         )
         await state.update_data(shop_id=product.shop_id, product_id=product.id)

@@ -29,6 +29,7 @@ from catalog.shops import get_shop_by_id
 from catalog.stock import MAX_STOCK, adjust_available, set_available, set_hidden
 from catalog.text_match import AMBIGUITY_MARGIN, CONFIDENT_SCORE, match_products
 from catalog.vendors import vendor_of, vendor_records
+from catalog.waitlist import WaitCounts, waiting_counts
 
 router = Router(name=__name__)
 
@@ -41,11 +42,18 @@ STOCK_TEXT_RE = re.compile(r"^\s*(?P<name>\S.*?)\s*(?P<count>\d{1,7})\s*(?:개|�
 # --- rendering ------------------------------------------------------------------------------
 
 
-def stock_line(product: Product) -> str:
-    """ "부사 사과 5kg: 12 · 2 held by unpaid orders · hidden"."""
+def stock_line(product: Product, counts: WaitCounts | None = None) -> str:
+    """ "부사 사과 5kg: 12 · 2 held by unpaid orders · 1 held for a waiting customer ·
+    3 waiting for a restock · hidden"."""
+    counts = counts or WaitCounts()
     parts = [f"{product.name}: {product.available}"]
-    if product.reserved:
-        parts.append(_("{count} held by unpaid orders").format(count=product.reserved))
+    unpaid = product.reserved - counts.held
+    if unpaid > 0:
+        parts.append(_("{count} held by unpaid orders").format(count=unpaid))
+    if counts.held:
+        parts.append(_("{count} held for waiting customers").format(count=counts.held))
+    if counts.waiting:
+        parts.append(_("{count} waiting for a restock").format(count=counts.waiting))
     if product.is_hidden:
         parts.append(_("hidden"))
     return " · ".join(parts)
@@ -57,7 +65,7 @@ def page_of(products: list[Product], product_id: int) -> int:
 
 
 async def render_stock(
-    session: AsyncSession, shop: Shop, page: int = 0
+    session: AsyncSession, shop: Shop, now: datetime, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A page of the shop's products, hidden ones too: [−] name: 12 [+], then [품절] [숨기기]."""
     products = await list_products(session, shop, include_hidden=True)
@@ -96,11 +104,12 @@ async def render_stock(
             nav += 1
         sizes.append(nav)
     kb.adjust(*sizes)
+    counts = await waiting_counts(session, [p.id for p in shown], now=now)
     lines = [
         _("📦 {shop}: stock").format(shop=shop.name)
         + (f" ({page + 1}/{pages})" if pages > 1 else ""),
         _("Tap − or +, or type a name and a number, like “사과 20”."),
-        *(stock_line(product) for product in shown),
+        *(stock_line(product, counts.get(product.id)) for product in shown),
     ]
     if not products:
         lines.append(_("No products yet."))
@@ -120,7 +129,9 @@ def list_button(shop_id: int, page: int = 0) -> InlineKeyboardMarkup:
 
 
 @router.message(Command("stock"))
-async def on_stock_command(message: Message, session: AsyncSession, replies: Replies) -> None:
+async def on_stock_command(
+    message: Message, session: AsyncSession, replies: Replies, now: datetime
+) -> None:
     """A vendor's stock list; with several shops, pick one first."""
     user = message.from_user
     records = await vendor_records(session, user.id) if user is not None else []
@@ -128,7 +139,7 @@ async def on_stock_command(message: Message, session: AsyncSession, replies: Rep
         replies.send(_("/stock is for sellers. Ask your market office for an invitation link."))
         return
     if len(records) == 1:
-        replies.send(*await render_stock(session, records[0].shop))
+        replies.send(*await render_stock(session, records[0].shop, now))
         return
     kb = InlineKeyboardBuilder()
     for record in records:
@@ -172,7 +183,7 @@ async def on_stock_button(
             if action is StockAction.SET:
                 products = await list_products(session, shop, include_hidden=True)
                 page = page_of(products, product.id)
-    text, markup = await render_stock(session, shop, page)
+    text, markup = await render_stock(session, shop, now, page)
     replies.edit(pressed_message(callback), text, markup)
 
 
@@ -273,7 +284,8 @@ async def on_stock_text(
     changed = await set_available(session, product.id, count, now=now, actor=f"vendor:{vendor.id}")
     shop = await get_shop_by_id(session, product.shop_id)
     products = await list_products(session, shop, include_hidden=True)
+    counts = await waiting_counts(session, [changed.id], now=now)
     replies.send(
-        _("✅ Stock set: {line}").format(line=stock_line(changed)),
+        _("✅ Stock set: {line}").format(line=stock_line(changed, counts.get(changed.id))),
         list_button(shop.id, page_of(products, product.id)),
     )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import CartAction, CartCb, Nav, NavCb, OrderAction, OrderCb
+from bot.callbacks import CartAction, CartCb, Nav, NavCb, OrderAction, OrderCb, WaitAction, WaitCb
 from tests.bot.conftest import Livecart
 
 USERS = 10
@@ -56,6 +56,11 @@ callbacks = st.one_of(
     ),
     st.builds(
         lambda o: OrderCb(action=OrderAction.CANCEL_CONFIRMED, order=o).pack(), st.integers(0, 50)
+    ),
+    st.builds(
+        lambda a, p: WaitCb(action=a, product=p).pack(),
+        st.sampled_from(list(WaitAction)),
+        st.integers(0, 12),
     ),
     st.sampled_from(["n:zz:1:0", "c:b:1", "k:ok:stale", "o:y:-1", "l:xx", "v:y", "n::", ":"]),
 )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
+from catalog.models import WaitlistEntry
 from catalog.products import get_product
 from catalog.shops import get_shop
-from tests.factories import make_order
+from catalog.waitlist import join_waitlist
+from tests.factories import make_customer, make_order
 from tests.webhook.conftest import AUTH
 
 SHOP = {
@@ -160,3 +165,44 @@ async def test_health_and_openapi_are_public(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     assert "/api/v1/shops/{shop}/products/{sku}" in spec["paths"]
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_a_shop_sets_how_long_a_restock_is_held_and_the_api_shows_who_waits(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await _create_shop_with_apples(api, stock=0)
+    assert (await api.get("/api/v1/shops/ganada", headers=AUTH)).json()[
+        "waitlist_hold_minutes"
+    ] == 10
+    changed = await api.put(
+        "/api/v1/shops/ganada", json={"waitlist_hold_minutes": 20}, headers=AUTH
+    )
+    assert changed.status_code == 200 and changed.json()["waitlist_hold_minutes"] == 20
+    refused = await api.put("/api/v1/shops/ganada", json={"waitlist_hold_minutes": 0}, headers=AUTH)
+    assert refused.status_code == 422
+
+    async with sessionmaker() as session:
+        shop = await get_shop(session, "ganada")
+        apple = await get_product(session, shop, "apple-5kg")
+        for user_id in (5_000_000_001, 5_000_000_002):
+            customer = await make_customer(session, clock, user_id=user_id)
+            await join_waitlist(session, customer, apple, now=clock.now())
+        await session.commit()
+    listed = (await api.get("/api/v1/shops/ganada/products", headers=AUTH)).json()
+    assert (listed[0]["waiting"], listed[0]["waitlist_held"]) == (2, 0)
+
+    # a stock sync brings one box: the first in line holds it for the shop's 20 minutes
+    synced = await api.post(
+        "/api/v1/shops/ganada/stock",
+        json={"items": [{"sku": "apple-5kg", "delta": 1, "version": 1}]},
+        headers=AUTH,
+    )
+    assert synced.json()["results"][0]["outcome"] == "applied"
+    product = (await api.get("/api/v1/shops/ganada/products/apple-5kg", headers=AUTH)).json()
+    assert (product["available"], product["reserved"]) == (0, 1)
+    assert (product["waiting"], product["waitlist_held"]) == (1, 1)
+    async with sessionmaker() as session:
+        hold = await session.scalar(
+            select(WaitlistEntry.hold_until).where(WaitlistEntry.offered_at.is_not(None))
+        )
+    assert hold == clock.now() + timedelta(minutes=20)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from catalog.models import Product, Shop
 from catalog.products import delete_product, get_product, list_products, upsert_product
+from catalog.waitlist import WaitCounts, waiting_counts
 from webhook.deps import Authorized, NowDep, SessionDep, ShopDep
 from webhook.schemas import ProductIn, ProductOut
 
@@ -18,17 +19,21 @@ router = APIRouter(
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", examples=["apple-5kg"])]
 
 
-def product_out(product: Product, shop: Shop) -> ProductOut:
+def product_out(product: Product, shop: Shop, counts: WaitCounts | None = None) -> ProductOut:
     data = {c: getattr(product, c) for c in ProductOut.model_fields if hasattr(product, c)}
     data["currency"] = shop.currency
+    counts = counts or WaitCounts()
+    data.update(waiting=counts.waiting, waitlist_held=counts.held)
     return ProductOut.model_validate(data)
 
 
 @router.get("", response_model=list[ProductOut])
-async def list_shop_products(shop: ShopDep, session: SessionDep) -> list[ProductOut]:
-    """The shop's products in display order, hidden ones included."""
+async def list_shop_products(shop: ShopDep, session: SessionDep, now: NowDep) -> list[ProductOut]:
+    """The shop's products in display order, hidden ones included, with how many customers
+    wait for each."""
     products = await list_products(session, shop, include_hidden=True)
-    return [product_out(p, shop) for p in products]
+    counts = await waiting_counts(session, [p.id for p in products], now=now)
+    return [product_out(p, shop, counts.get(p.id)) for p in products]
 
 
 @router.put(
@@ -53,13 +58,18 @@ async def put_product(
         now=now,
     )
     response.status_code = 201 if created else 200
-    return product_out(product, shop)
+    counts = await waiting_counts(session, [product.id], now=now)
+    return product_out(product, shop, counts.get(product.id))
 
 
 @router.get("/{sku}", response_model=ProductOut)
-async def get_product_route(sku: SkuPath, shop: ShopDep, session: SessionDep) -> ProductOut:
-    """One product with `available` and `reserved` stock."""
-    return product_out(await get_product(session, shop, sku), shop)
+async def get_product_route(
+    sku: SkuPath, shop: ShopDep, session: SessionDep, now: NowDep
+) -> ProductOut:
+    """One product with `available` and `reserved` stock and how many customers wait for it."""
+    product = await get_product(session, shop, sku)
+    counts = await waiting_counts(session, [product.id], now=now)
+    return product_out(product, shop, counts.get(product.id))
 
 
 @router.delete("/{sku}", status_code=204)
