@@ -156,3 +156,10 @@ class CampaignCb(CallbackData, prefix="cp"):
     market: int = 0
     broadcast: int = 0
     value: str = ""
+
+
+class SheetCb(CallbackData, prefix="vx"):
+    """A vendor's "orders as Excel": which shop, and which month (-1: ask first)."""
+
+    shop: int
+    months_back: int = -1  # 0: this month so far, 1: last month

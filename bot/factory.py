@@ -28,6 +28,7 @@ from bot.routers import (
     shows,
     start,
     typed_orders,
+    vendor_export,
     vendor_orders,
     vendor_staff,
     vendor_stock,
@@ -64,6 +65,7 @@ def customer_routers() -> list[Router]:
         cart.router,
         my_orders.router,
         shop.router,
+        vendor_export.router,
         vendor_stock.router,  # only a vendor's own product names; other text falls through
         typed_orders.router,
     ]

@@ -118,7 +118,7 @@ def parse_period(since: str | None, until: str | None, timezone: str) -> Period:
 
 
 def month_period(now: datetime, timezone: str, *, months_back: int = 0) -> Period:
-    """This calendar month so far (0) or a whole earlier month, in the shop's time zone."""
+    """A calendar month in the shop's time zone: this one (0), last month (1) and so on."""
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
     year, month = local.year, local.month - months_back
@@ -127,7 +127,7 @@ def month_period(now: datetime, timezone: str, *, months_back: int = 0) -> Perio
     start = datetime(year, month, 1, tzinfo=zone)
     following = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
     utc = ZoneInfo("UTC")
-    return Period(start.astimezone(utc), min(following, local).astimezone(utc))
+    return Period(start.astimezone(utc), following.astimezone(utc))
 
 
 async def orders_in_period(session: AsyncSession, shop: Shop, period: Period) -> list[Order]:
