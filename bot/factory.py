@@ -24,6 +24,7 @@ from bot.routers import (
     language,
     my_orders,
     privacy,
+    product_search,
     shop,
     shows,
     start,
@@ -67,6 +68,7 @@ def customer_routers() -> list[Router]:
         shop.router,
         vendor_export.router,
         vendor_stock.router,  # only a vendor's own product names; other text falls through
+        product_search.router,  # bare product names outside an order
         typed_orders.router,
     ]
 
