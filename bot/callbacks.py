@@ -148,6 +148,8 @@ class CampaignAction(StrEnum):
     SCHEDULE = "t"
     CANCEL = "c"
     STATS = "b"  # a broadcast's stats
+    REPLAY = "r"  # toggle the show's after-the-show replay message
+    REPLAY_LINK = "k"  # type the show's replay link
 
 
 class CampaignCb(CallbackData, prefix="cp"):
