@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StockAction, StockCb
 from bot.formatting import babel_locale, money, order_lines_text
-from bot.notifications import Outgoing, RenderEnv, Renderer, vendor_action_buttons
+from bot.notifications import Outgoing, RenderEnv, Renderer, Skip, vendor_action_buttons
 from bot.routers.vendor_export import SHEET_KIND
 from bot.routers.vendor_stock import page_of
 from catalog.errors import NotFound
@@ -25,6 +25,7 @@ from catalog.products import list_products
 from catalog.shops import get_shop_by_id
 from catalog.vendor_alerts import daily_summary
 from catalog.vendor_orders import vendor_actions
+from catalog.vendors import shop_vendors
 
 
 def _stock_button(shop_id: int, page: int = 0) -> InlineKeyboardMarkup:
@@ -112,6 +113,8 @@ async def render_vendor_orders_sheet(
         shop = await get_shop_by_id(session, int(row.payload["shop_id"]))
     except NotFound:
         return None
+    if row.chat_id not in {vendor.chat_id for vendor in await shop_vendors(session, shop.id)}:
+        raise Skip("no longer one of the shop's vendors")  # removed since the tap
     period = Period(_moment(row.payload.get("since")), _moment(row.payload.get("until")))
     orders = await orders_in_period(session, shop, period)
     zone = ZoneInfo(shop.timezone)

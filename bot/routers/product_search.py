@@ -26,7 +26,7 @@ from bot.formatting import money
 from bot.replies import Replies
 from catalog.errors import NotFound
 from catalog.models import Product
-from catalog.order_text import OrderIntent, ProductRef, parse_order_text
+from catalog.order_text import AmbiguousIntent, OrderIntent, ProductRef, parse_order_text
 from catalog.product_search import search_products
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
@@ -56,7 +56,8 @@ async def _in_order_context(
         return False, None
     products = await list_products(session, shop)
     refs = [ProductRef(number=n, key=p.id, name=p.name) for n, p in enumerate(products, 1)]
-    return isinstance(parse_order_text(text, refs), OrderIntent), shop.market_id
+    intent = parse_order_text(text, refs)
+    return isinstance(intent, OrderIntent | AmbiguousIntent), shop.market_id
 
 
 class ProductSearchText(Filter):
