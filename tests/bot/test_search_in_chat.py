@@ -19,6 +19,10 @@ async def test_a_customer_types_a_name_with_a_typo_and_taps_the_product_found(
     product = await customer.last()
     assert "녹두 빈대떡" in text_of(product) and product["message_id"] > answer["message_id"]
 
+    # the shop is open now: numbers are orders from its list, not searches
+    added = await customer.say("3번 2개")
+    assert "생 막걸리 750ml 2개를 담았어요" in text_of(added[-1])
+
     (sold_out,) = await customer.say("마른 오징오")
     assert "품절" in sold_out["reply_markup"]["inline_keyboard"][0][0]["text"]
 
