@@ -148,6 +148,8 @@ class CampaignAction(StrEnum):
     SCHEDULE = "t"
     CANCEL = "c"
     STATS = "b"  # a broadcast's stats
+    REPLAY = "r"  # toggle the show's after-the-show replay message
+    REPLAY_LINK = "k"  # type the show's replay link
 
 
 class CampaignCb(CallbackData, prefix="cp"):
@@ -166,3 +168,10 @@ class WaitAction(StrEnum):
 class WaitCb(CallbackData, prefix="w"):
     action: WaitAction
     product: int
+
+
+class SheetCb(CallbackData, prefix="vx"):
+    """A vendor's "orders as Excel": which shop, and which month (-1: ask first)."""
+
+    shop: int
+    months_back: int = -1  # 0: this month so far, 1: last month

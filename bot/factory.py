@@ -24,10 +24,12 @@ from bot.routers import (
     language,
     my_orders,
     privacy,
+    product_search,
     shop,
     shows,
     start,
     typed_orders,
+    vendor_export,
     vendor_orders,
     vendor_staff,
     vendor_stock,
@@ -66,7 +68,9 @@ def customer_routers() -> list[Router]:
         waitlist.router,
         my_orders.router,
         shop.router,
+        vendor_export.router,
         vendor_stock.router,  # only a vendor's own product names; other text falls through
+        product_search.router,  # bare product names outside an order
         typed_orders.router,
     ]
 

@@ -1,4 +1,4 @@
-"""Reminders, sold-out updates and broadcasts as Telegram messages.
+"""Reminders, sold-out updates, replays and broadcasts as Telegram messages.
 
 Each one is marketing: it is sent only while the reader's opt-in holds (checked again when
 the row's turn comes) and always carries a one-tap "turn off" button.
@@ -255,6 +255,43 @@ async def render_show_sold_out(
     return Outgoing("\n".join(lines), kb.as_markup())
 
 
+def replay_button(show: Show) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("▶️ Watch the replay"), url=show.replay_url)
+
+
+def in_stock_lines(show: Show) -> list[str]:
+    """ "1. 배 · ₩15,000" for each featured product still in stock, numbered as in the show."""
+    lines = []
+    for number, item in enumerate(featured_for_sale(show), start=1):
+        if item.product.available > 0:
+            price = money(item.product.price, item.product.shop)
+            lines.append(f"{number}. {item.product.name} · {price}")
+    return lines
+
+
+async def render_show_replay(
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+) -> Outgoing | None:
+    """After the show: "watch it again", with the featured products still in stock and their
+    order buttons, and "turn off"."""
+    await _recipient(session, row)
+    show = await _show(session, int(row.payload["show_id"]))
+    if not show.replay_url:
+        raise Skip("replay link removed")
+    lines = [_("📺 Missed it? Watch “{title}” again.").format(title=show.title)]
+    products = in_stock_lines(show)
+    if products:
+        lines.append(_("Still on sale:"))
+        lines.extend(products)
+        lines.append(_("Tap a product to order."))
+    kb = InlineKeyboardBuilder()
+    kb.row(replay_button(show))
+    for button in order_buttons(show):
+        kb.row(button)
+    kb.row(off_button())
+    return _with_cover(show, "\n".join(lines), kb.as_markup())
+
+
 async def broadcast_message(
     session: AsyncSession,
     broadcast: Broadcast,
@@ -302,5 +339,6 @@ async def render_broadcast(
 SHOW_RENDERERS: dict[str, Renderer] = {
     "show_reminder": render_show_reminder,
     "show_sold_out": render_show_sold_out,
+    "show_replay": render_show_replay,
     "broadcast": render_broadcast,
 }

@@ -1,8 +1,10 @@
-"""Vendor alerts from the outbox: stock running low, a paid order waiting, the day's summary."""
+"""Vendor alerts from the outbox: stock running low, a paid order waiting, the day's summary,
+and the orders as an Excel file they asked for."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -12,15 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StockAction, StockCb
 from bot.formatting import babel_locale, money, order_lines_text
-from bot.notifications import Outgoing, RenderEnv, Renderer, vendor_action_buttons
+from bot.notifications import Outgoing, RenderEnv, Renderer, Skip, vendor_action_buttons
+from bot.routers.vendor_export import SHEET_KIND
 from bot.routers.vendor_stock import page_of
 from catalog.errors import NotFound
 from catalog.models import Order, OrderStatus, OutboxMessage, Product
+from catalog.order_sheet import Period, orders_in_period, orders_workbook, sheet_filename
 from catalog.orders import get_order
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
 from catalog.vendor_alerts import daily_summary
 from catalog.vendor_orders import vendor_actions
+from catalog.vendors import shop_vendors
 
 
 def _stock_button(shop_id: int, page: int = 0) -> InlineKeyboardMarkup:
@@ -96,7 +101,37 @@ async def render_vendor_daily_summary(
     return Outgoing("\n".join(lines), _stock_button(shop.id))
 
 
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+async def render_vendor_orders_sheet(
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+) -> Outgoing | None:
+    """The .xlsx of the shop's orders in the period asked for, as a document with a caption."""
+    try:
+        shop = await get_shop_by_id(session, int(row.payload["shop_id"]))
+    except NotFound:
+        return None
+    if row.chat_id not in {vendor.chat_id for vendor in await shop_vendors(session, shop.id)}:
+        raise Skip("no longer one of the shop's vendors")  # removed since the tap
+    period = Period(_moment(row.payload.get("since")), _moment(row.payload.get("until")))
+    orders = await orders_in_period(session, shop, period)
+    zone = ZoneInfo(shop.timezone)
+    days = [
+        format_date(moment.astimezone(zone).date(), format="medium", locale=babel_locale(locale))
+        for moment in (period.since, period.until and period.until - timedelta(microseconds=1))
+        if moment is not None
+    ]
+    caption = _("📊 {shop}: {count} orders, {period}").format(
+        shop=shop.name, count=len(orders), period=" – ".join(days)
+    )
+    document = (sheet_filename(shop, period), orders_workbook(orders, shop))
+    return Outgoing(caption, document=document)
+
+
 VENDOR_RENDERERS: dict[str, Renderer] = {
+    SHEET_KIND: render_vendor_orders_sheet,
     "vendor_low_stock": render_vendor_low_stock,
     "vendor_order_waiting": render_vendor_order_waiting,
     "vendor_daily_summary": render_vendor_daily_summary,

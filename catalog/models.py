@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -536,6 +537,11 @@ class Show(Timestamped, Base):
     # the campaign's choice: a short "sold out" update to subscribers when a featured product
     # sells out during the show
     sold_out_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    # after the show: where to watch it again, and the campaign's choice to send subscribers
+    # one "다시보기" message with it (claimed once through `replay_enqueued_at`)
+    replay_url: Mapped[str] = mapped_column(String(500), default="", server_default=text("''"))
+    send_replay: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    replay_enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     market: Mapped[Market | None] = relationship()
     shop: Mapped[Shop | None] = relationship()

@@ -688,3 +688,34 @@ def parse_order_text(text: str, products: Sequence[ProductRef]) -> Intent:
     if not _in_range(quantity):
         return UnknownIntent(UnknownReason.QUANTITY_OUT_OF_RANGE)
     return QuantityIntent(quantity)
+
+
+def product_search_words(text: str) -> str | None:
+    """The product name a message holds when it only names one ("사가", "부사 사과 5kg"):
+    None when it also has a list number, a quantity, a range, a cancel or a question.
+
+    What a customer types with a quantity or a number is an order (parse_order_text);
+    a bare name is something to look for. Never raises.
+    """
+    prepared = _prepare_text(text)
+    if not prepared or not any(ch.isalnum() for ch in prepared):
+        return None
+    if _is_cancel(prepared.replace(" ", "")):
+        return None
+    words: list[str] = []
+    for piece in _scan(prepared, ()):
+        if isinstance(piece, _Quantity) and piece.weight:
+            words.append(piece.as_name())  # "사과 5kg" names the 5 kg box
+        elif isinstance(piece, _Word):
+            if not _is_filler(piece.text):
+                words.append(piece.text)
+        else:
+            return None
+    if not any(ch.isalpha() for word in words for ch in word) or _is_question(words):
+        return None
+    return " ".join(words)[:MAX_ORDER_TEXT_CHARS]
+
+
+def name_variants(words: str) -> list[str]:
+    """The name as typed, and without a trailing particle or ending ("사과요" -> "사과")."""
+    return _query_variants(words.split())

@@ -1,4 +1,5 @@
-"""Show reminders and "sold out" updates, fanned out to subscribers through the outbox.
+"""Show reminders, "sold out" updates and after-the-show replays, fanned out to subscribers
+through the outbox.
 
 Each reminder offset of a show is claimed once (a unique row in `show_reminders`, inserted in
 the same transaction as its outbox rows), so several instances running the scheduler enqueue
@@ -17,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import OutboxLane, Product, Show, ShowProduct, ShowReminder
 from catalog.outbox import enqueue_many
+from catalog.shows import REPLAY_LISTED
 from catalog.subscriptions import show_audience
 
 REMINDER_KIND = "show_reminder"
 SOLD_OUT_KIND = "show_sold_out"
+REPLAY_KIND = "show_replay"
 DEFAULT_OFFSETS = "1d,10m,0"
 
 _OFFSET_RE = re.compile(r"^(\d+)\s*([dhms]?)$")
@@ -177,5 +180,58 @@ async def enqueue_sold_out_updates(session: AsyncSession, *, now: datetime) -> i
             data={"show_id": show_id, "product_id": product_id},
             now=now,
             ref=show_ref(show_id),
+        )
+    return written
+
+
+def replay_key(show_id: int, customer_id: int) -> str:
+    """One replay message per subscriber and show, ever."""
+    return f"show:{show_id}:replay:{customer_id}"
+
+
+async def enqueue_due_replays(session: AsyncSession, *, now: datetime, limit: int = 20) -> int:
+    """After a show ended, send its subscribers one "다시보기" message, if the campaign chose
+    to and the show has a replay URL; returns how many rows were written.
+
+    The show's row is compared-and-set (`replay_enqueued_at`), so one run of one instance
+    fans it out, and each row's dedupe key makes a second fan-out send nothing. A show whose
+    replay is switched on later than REPLAY_LISTED after its end is not sent any more.
+    """
+    due = list(
+        await session.scalars(
+            select(Show.id)
+            .where(
+                Show.send_replay.is_(True),
+                Show.replay_url != "",
+                Show.replay_enqueued_at.is_(None),
+                Show.ends_at <= now,
+                Show.ends_at > now - REPLAY_LISTED,
+            )
+            .order_by(Show.ends_at, Show.id)
+            .limit(limit)
+        )
+    )
+    written = 0
+    for show_id in due:
+        claimed = await session.execute(
+            update(Show)
+            .where(Show.id == show_id, Show.replay_enqueued_at.is_(None))
+            .values(replay_enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        show = await session.get(Show, show_id)
+        if show is None:
+            continue
+        recipients = await show_audience(session, show)
+        written += await enqueue_many(
+            session,
+            recipients=[(chat, replay_key(show_id, cid)) for cid, chat in recipients],
+            kind=REPLAY_KIND,
+            data={"show_id": show_id},
+            now=now,
+            ref=show_ref(show_id),
+            lane=OutboxLane.BULK,
         )
     return written

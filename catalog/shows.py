@@ -21,6 +21,8 @@ from catalog.shops import get_market, get_shop
 
 MAX_SHOW_ID = 2**53  # JSON clients (JavaScript) read ids as doubles
 MAX_FEATURED = 50
+#: a show that ended is listed this long after, when it has a replay to watch
+REPLAY_LISTED = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,15 @@ async def upsert_show(
                 raise InvalidInput(f"a new show needs {required}", field=required)
         if not fields.get("market") and not fields.get("shop"):
             raise InvalidInput("a show belongs to a market or a shop", field="shop")
-        show = Show(id=show_id, created_at=now, description="", stream_url="", cover_url="")
+        show = Show(
+            id=show_id,
+            created_at=now,
+            description="",
+            stream_url="",
+            cover_url="",
+            replay_url="",
+            send_replay=False,
+        )
     if fields.get("market") and fields.get("shop"):
         raise InvalidInput("a show belongs to a market or a shop, not both", field="shop")
     # everything is checked before the show changes: a refused update leaves it as it was
@@ -113,6 +123,7 @@ async def upsert_show(
         timezone = _check_timezone(str(fields["timezone"]))
     stream_url = _check_url(str(fields.get("stream_url") or ""), "stream_url")
     cover_url = _check_url(str(fields.get("cover_url") or ""), "cover_url")
+    replay_url = _check_url(str(fields.get("replay_url") or ""), "replay_url")
     previous_start = None if created else show.starts_at
     starts_at = as_utc(fields["starts_at"], timezone) if fields.get("starts_at") else show.starts_at
     ends_at = as_utc(fields["ends_at"], timezone) if fields.get("ends_at") else show.ends_at
@@ -123,13 +134,15 @@ async def upsert_show(
     elif market is not None:
         show.market_id, show.shop_id = market.id, None
     show.timezone, show.starts_at, show.ends_at = timezone, starts_at, ends_at
-    for key in ("title", "description", "sold_out_updates"):
+    for key in ("title", "description", "sold_out_updates", "send_replay"):
         if key in fields and fields[key] is not None:
             setattr(show, key, fields[key])
     if "stream_url" in fields:
         show.stream_url = stream_url
     if "cover_url" in fields:
         show.cover_url = cover_url
+    if "replay_url" in fields:
+        show.replay_url = replay_url
     show.updated_at = now
     if created:
         session.add(show)
@@ -252,20 +265,35 @@ async def list_shows(
 
 
 async def upcoming_shows(
-    session: AsyncSession, *, now: datetime, market_ids: Sequence[int] | None = None, limit: int = 8
+    session: AsyncSession,
+    *,
+    now: datetime,
+    market_ids: Sequence[int] | None = None,
+    limit: int = 8,
+    replays: int = 3,
 ) -> list[Show]:
-    """Shows live now or still to come, soonest first (what customers see)."""
-    query = (
+    """Shows live now or still to come, soonest first (what customers see); then up to
+    `replays` shows that ended less than REPLAY_LISTED ago and can be watched again, the
+    latest first."""
+    upcoming = select(Show).where(Show.ends_at > now).order_by(Show.starts_at, Show.id)
+    replayable = (
         select(Show)
-        .where(Show.ends_at > now)
-        .options(selectinload(Show.shop), selectinload(Show.market))
-        .order_by(Show.starts_at, Show.id)
-        .limit(limit)
+        .where(Show.replay_url != "", Show.ends_at <= now, Show.ends_at > now - REPLAY_LISTED)
+        .order_by(Show.ends_at.desc(), Show.id)
     )
-    if market_ids is not None:
-        shop_ids = select(Shop.id).where(Shop.market_id.in_(market_ids))
-        query = query.where(Show.market_id.in_(market_ids) | Show.shop_id.in_(shop_ids))
-    return list(await session.scalars(query))
+    found: list[Show] = []
+    for query, most in ((upcoming, limit), (replayable, min(replays, limit))):
+        query = query.options(selectinload(Show.shop), selectinload(Show.market)).limit(most)
+        if market_ids is not None:
+            shop_ids = select(Shop.id).where(Shop.market_id.in_(market_ids))
+            query = query.where(Show.market_id.in_(market_ids) | Show.shop_id.in_(shop_ids))
+        found.extend(await session.scalars(query))
+    return found[: limit + replays]
+
+
+def has_replay(show: Show, now: datetime) -> bool:
+    """The show ended less than REPLAY_LISTED ago and can be watched again."""
+    return bool(show.replay_url) and show.ends_at <= now < show.ends_at + REPLAY_LISTED
 
 
 def is_live(show: Show, now: datetime) -> bool:

@@ -31,7 +31,11 @@ from catalog.migrate import upgrade_database
 from catalog.models import ProcessedUpdate
 from catalog.orders import expire_unpaid_orders, nudge_unpaid_orders
 from catalog.outbox import reconcile_expired_leases
-from catalog.reminders import enqueue_due_reminders, enqueue_sold_out_updates
+from catalog.reminders import (
+    enqueue_due_reminders,
+    enqueue_due_replays,
+    enqueue_sold_out_updates,
+)
 from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
 from catalog.waitlist import run_waitlists
 from livecart.services import Services, build_services
@@ -222,9 +226,9 @@ async def refund_owed(runtime: Runtime) -> None:
 
 
 async def run_campaign_jobs(runtime: Runtime) -> int:
-    """Enqueue due show reminders, scheduled broadcasts and sold-out updates; set aside rows
-    a dead sender left in flight. Each step is its own transaction, so one failing doesn't
-    hold back the others; claims are compare-and-set, so several instances may run this.
+    """Enqueue due show reminders, scheduled broadcasts, sold-out updates and replays; set
+    aside rows a dead sender left in flight. Each step is its own transaction, so one failing
+    doesn't hold back the others; claims are compare-and-set, so several instances may run it.
     Returns how many outbox rows were written."""
     clock, settings = runtime.services.clock, runtime.settings
     written = 0
@@ -237,6 +241,7 @@ async def run_campaign_jobs(runtime: Runtime) -> int:
         ),
         ("broadcasts", lambda s: enqueue_due_broadcasts(s, now=clock.now())),
         ("sold-out updates", lambda s: enqueue_sold_out_updates(s, now=clock.now())),
+        ("replays", lambda s: enqueue_due_replays(s, now=clock.now())),
         ("lease reconciliation", lambda s: reconcile_expired_leases(s, now=clock.now())),
     ]
     for name, step in steps:

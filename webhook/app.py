@@ -42,6 +42,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(products.router)
     app.include_router(vendors.router)
     app.include_router(orders.router)
+    app.include_router(orders.sheet_router)
     app.include_router(shows.router)
     app.include_router(campaigns.router)
     app.include_router(stream_links.router)

@@ -228,6 +228,14 @@ class ShowIn(BaseModel):
     sold_out_updates: bool | None = Field(
         default=None, description="tell subscribers when a featured product sells out"
     )
+    replay_url: Annotated[str, Field(max_length=500)] | None = Field(
+        default=None, description="where to watch the show again after it ended ('' removes it)"
+    )
+    send_replay: bool | None = Field(
+        default=None,
+        description="after the show, send subscribers one message with the replay and the "
+        "featured products still in stock (needs replay_url)",
+    )
     products: list[FeaturedIn] | None = Field(
         default=None, max_length=50, description="replaces the featured products, in order"
     )
@@ -254,6 +262,11 @@ class ShowOut(BaseModel):
     stream_url: str
     cover_url: str
     sold_out_updates: bool
+    replay_url: str
+    send_replay: bool
+    replay_sent_at: datetime | None = Field(
+        description="when the replay message was queued for the subscribers (once per show)"
+    )
     products: list[FeaturedOut]
     deep_link_payload: str = Field(description="/start payload that opens this show: show_<id>")
 

@@ -1,6 +1,6 @@
 """/campaign: for campaign staff only. Their market's shows with delivery stats, the
-sold-out-update switch, and broadcasts: segment, language, message, preview, then send now
-or at a set time."""
+sold-out-update switch, the replay link and the after-the-show replay switch, and
+broadcasts: segment, language, message, preview, then send now or at a set time."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from catalog.campaign_staff import staff_markets
 from catalog.delivery_stats import DeliveryStats, broadcast_stats, show_stats
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Broadcast, BroadcastSegment, BroadcastStatus, Market, Show
-from catalog.shows import get_show, list_shows, show_market_id
+from catalog.shows import get_show, list_shows, show_market_id, upsert_show
 
 router = Router(name=__name__)
 
@@ -47,6 +47,10 @@ WHEN_RE = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})-(\d{1,2})\s+)?(\d{1,2}):(\d{2})\
 class BroadcastStates(StatesGroup):
     text = State()
     when = State()
+
+
+class ReplayStates(StatesGroup):
+    link = State()
 
 
 class NotStaff(NotFound):
@@ -185,6 +189,20 @@ async def render_show_panel(
             callback_data=CampaignCb(action=CampaignAction.SOLD_OUT_UPDATES, show=show.id).pack(),
         )
     )
+    if show.replay_url:
+        lines.append(_("Replay: {url}").format(url=show.replay_url))
+    if show.replay_enqueued_at is not None:
+        lines.append(_("The replay message went to the subscribers."))
+    kb.row(
+        InlineKeyboardButton(
+            text=_("🔗 Replay link"),
+            callback_data=CampaignCb(action=CampaignAction.REPLAY_LINK, show=show.id).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("📺 Replay message: on") if show.send_replay else _("📺 Replay message: off"),
+            callback_data=CampaignCb(action=CampaignAction.REPLAY, show=show.id).pack(),
+        ),
+    )
     for broadcast in (await list_broadcasts(session, show_id=show.id))[:5]:
         kb.row(
             InlineKeyboardButton(
@@ -238,6 +256,72 @@ async def on_sold_out_switch(
         session, show, now, customer_language or deps.default_locale
     )
     replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(CampaignCb.filter(F.action == CampaignAction.REPLAY))
+async def on_replay_switch(
+    callback: CallbackQuery,
+    callback_data: CampaignCb,
+    session: AsyncSession,
+    replies: Replies,
+    now: datetime,
+    deps: BotDeps,
+    customer_language: str | None,
+) -> None:
+    """After the show, its subscribers get one message with the replay (needs the link)."""
+    show = await _check_show(session, callback, callback_data.show)
+    show.send_replay = not show.send_replay
+    show.updated_at = now
+    if show.send_replay and not show.replay_url:
+        replies.toast(_("Add the replay link too, or nothing can be sent."), alert=True)
+    text, markup = await render_show_panel(
+        session, show, now, customer_language or deps.default_locale
+    )
+    replies.edit(pressed_message(callback), text, markup)
+
+
+@router.callback_query(CampaignCb.filter(F.action == CampaignAction.REPLAY_LINK))
+async def on_replay_link(
+    callback: CallbackQuery,
+    callback_data: CampaignCb,
+    session: AsyncSession,
+    replies: Replies,
+    state: FSMContext,
+) -> None:
+    show = await _check_show(session, callback, callback_data.show)
+    await state.set_state(ReplayStates.link)
+    await state.update_data(replay_show=show.id)
+    replies.send(_("Send the replay link (https://…), or “-” to remove it."))
+
+
+@router.message(StateFilter(ReplayStates.link), F.text)
+async def on_replay_link_text(
+    message: Message,
+    session: AsyncSession,
+    replies: Replies,
+    state: FSMContext,
+    now: datetime,
+    deps: BotDeps,
+    customer_language: str | None,
+) -> None:
+    show = await _check_show(session, message, int((await state.get_data())["replay_show"]))
+    link = (message.text or "").strip()
+    try:
+        show, _created = await upsert_show(
+            session,
+            show.id,
+            now=now,
+            fields={"replay_url": "" if link == "-" else link},
+            default_timezone=show.timezone,
+        )
+    except InvalidInput:
+        replies.send(_("That is not a web link. Send one that starts with https://"))
+        return
+    await state.set_state(None)
+    text, markup = await render_show_panel(
+        session, show, now, customer_language or deps.default_locale
+    )
+    replies.send(text, markup)
 
 
 def _choices(action: CampaignAction, options: list[tuple[str, str]]) -> InlineKeyboardMarkup:

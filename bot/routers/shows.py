@@ -24,12 +24,13 @@ from bot.keyboards import home_button
 from bot.notifications import RenderEnv
 from bot.replies import Replies, pressed_message
 from bot.routers.shop import render_product, show_product
-from bot.show_notifications import featured_lines, order_buttons, stream_button
+from bot.show_notifications import featured_lines, order_buttons, replay_button, stream_button
 from catalog.errors import NotFound
 from catalog.models import Customer, Product, Show, SubscriptionTarget
 from catalog.shows import (
     featured_for_sale,
     get_show,
+    has_replay,
     market_of_show_name,
     show_market_id,
     upcoming_shows,
@@ -51,11 +52,14 @@ def _env(deps: BotDeps) -> RenderEnv:
 async def render_upcoming(
     session: AsyncSession, now: datetime, locale: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """ "Upcoming shows": one button per show, with its time in plain words."""
+    """ "Upcoming shows": one button per show, with its time in plain words; then the shows
+    of the past week that can be watched again."""
     shows = await upcoming_shows(session, now=now)
     kb = InlineKeyboardBuilder()
     for show in shows:
         when = show_when(show.starts_at, show.ends_at, show.timezone, now, locale)
+        if has_replay(show, now):
+            when = _("replay")
         kb.row(
             InlineKeyboardButton(
                 text=f"📺 {show.title} · {when}",
@@ -94,7 +98,9 @@ async def render_show(
         source="bot",
         now=now,
     )
-    if stream is not None:
+    if has_replay(show, now):
+        kb.row(replay_button(show))
+    elif stream is not None:
         kb.row(stream)
     for button in order_buttons(show):
         kb.row(button)

@@ -21,7 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StockAction, StockCb
+from bot.callbacks import SheetCb, StockAction, StockCb
 from bot.replies import Replies, pressed_message
 from catalog.models import Product, Shop
 from catalog.products import list_products
@@ -103,6 +103,8 @@ async def render_stock(
             )
             nav += 1
         sizes.append(nav)
+    kb.button(text=_("📊 Orders as Excel"), callback_data=SheetCb(shop=shop.id))
+    sizes.append(1)
     kb.adjust(*sizes)
     counts = await waiting_counts(session, [p.id for p in shown], now=now)
     lines = [

@@ -17,6 +17,7 @@ from bot.callbacks import (
     OrderCb,
     PrivacyAction,
     PrivacyCb,
+    SheetCb,
     StaffAction,
     StaffCb,
     StockAction,
@@ -43,6 +44,7 @@ def test_the_longest_real_callback_data_fits_64_bytes() -> None:
         PrivacyCb(action=PrivacyAction.FORGET_CONFIRMED),
         StaffCb(action=StaffAction.REMOVE_CONFIRMED, shop=BIG_ID, vendor=BIG_ID),
         StockCb(action=StockAction.SET, shop=BIG_ID, product=BIG_ID, page=10_000, qty=1_000_000),
+        SheetCb(shop=BIG_ID, months_back=-1),
     ]
     for data in longest:
         packed = data.pack()

@@ -38,6 +38,7 @@ from catalog.outbox import mark_dropped, mark_sent
 from catalog.pricing import live_prices
 from catalog.reminders import (
     enqueue_due_reminders,
+    enqueue_due_replays,
     enqueue_sold_out_updates,
     parse_offsets,
 )
@@ -366,3 +367,44 @@ async def test_the_live_price_is_charged_only_while_the_show_is_on_air(
     charged = [await order_at(at) for at in (before, on_air)]  # the pear's whole stock: 2
     assert [o.total for o in charged] == [20000, 15000]
     assert [o.lines[0].unit_price for o in charged] == [20000, 15000]
+
+
+async def test_a_replay_goes_once_after_the_end_only_with_a_link_and_within_a_week(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    _market, _shop, _apple, _pear, show = await _setup(session, clock)
+    fan = await make_customer(session, clock, user_id=5_000_000_011)
+    gone = await make_customer(session, clock, user_id=5_000_000_012)
+    for customer in (fan, gone):
+        await subscribe(session, customer, SubscriptionTarget.SHOW, show.id, now=clock.now())
+    await unsubscribe_everything(session, gone, now=clock.now())
+    await upsert_show(session, show.id, now=clock.now(), fields={"send_replay": True})
+
+    after_end = show.ends_at + timedelta(minutes=1)
+    assert await enqueue_due_replays(session, now=after_end) == 0  # no link yet
+    with pytest.raises(InvalidInput):
+        await upsert_show(session, show.id, now=clock.now(), fields={"replay_url": "ftp://x"})
+    await upsert_show(
+        session, show.id, now=clock.now(), fields={"replay_url": "https://youtu.be/again"}
+    )
+    assert await enqueue_due_replays(session, now=show.ends_at - timedelta(minutes=1)) == 0
+    assert await enqueue_due_replays(session, now=after_end) == 1
+    assert await enqueue_due_replays(session, now=after_end) == 0  # claimed: once
+    rows = [r for r in await _rows(session, f"show:{show.id}") if r.kind == "show_replay"]
+    assert [r.chat_id for r in rows] == [fan.chat_id]
+
+    late, _created = await upsert_show(
+        session,
+        8,
+        now=clock.now(),
+        fields={
+            "shop": "ganada",
+            "title": "지난 방송",
+            "starts_at": datetime(2026, 11, 1, 19, 0),
+            "ends_at": datetime(2026, 11, 1, 20, 0),
+            "replay_url": "https://youtu.be/old",
+            "send_replay": True,
+        },
+    )
+    await subscribe(session, fan, SubscriptionTarget.SHOW, late.id, now=clock.now())
+    assert await enqueue_due_replays(session, now=late.ends_at + timedelta(days=8)) == 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
+from catalog.orders import mark_paid
 from tests.factories import make_order, make_product, make_shop
 from tests.webhook.conftest import AUTH
 
@@ -71,3 +74,48 @@ async def test_the_same_export_as_csv_has_one_row_per_line_and_a_cursor_header(
         "/api/v1/shops/ganada/orders", params={"since": "2026-11-26T00:00:00"}, headers=AUTH
     )
     assert naive.status_code == 422
+
+
+async def test_the_excel_export_matches_the_orders_and_totals_only_paid_ones(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        shop = await make_shop(session, clock)  # Asia/Seoul
+        apple = await make_product(session, clock, shop, stock=50)
+        pear = await make_product(session, clock, shop, sku="pear", name="신고 배", price=15000)
+        paid = await make_order(session, clock, shop, apple, 2)
+        await mark_paid(session, paid, now=clock.now(), actor="test")
+        clock.advance(timedelta(hours=1))
+        unpaid = await make_order(
+            session, clock, shop, pear, 1
+        )  # unpaid: listed, not in the totals
+        clock.advance(timedelta(days=3))
+        await make_order(session, clock, shop, apple, 1)  # outside the period asked for
+        await session.commit()
+    placed_local = paid.created_at.astimezone(ZoneInfo("Asia/Seoul"))
+    day = placed_local.date().isoformat()
+
+    response = await api.get(
+        "/api/v1/shops/ganada/orders.xlsx", params={"from": day, "to": day}, headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("주문번호", "주문일시", "상태")
+    assert [r[0] for r in rows[1:-1]] == [paid.code, unpaid.code]
+    first = rows[1]
+    assert first[1] == placed_local.replace(tzinfo=None)  # 18:00 in Seoul, as Excel shows it
+    assert first[2] == "결제 완료" and first[7] == "부사 사과 5kg"
+    assert (first[9], first[10], first[11], first[14]) == (32000, 2, 64000, paid.total)
+    assert rows[2][2] == "결제 대기" and rows[2][11] == 15000
+    assert rows[-1][0] == "합계 (결제된 주문)"
+    assert (rows[-1][10], rows[-1][11], rows[-1][14]) == (2, 64000, paid.total)
+    assert sheet.cell(row=2, column=12).number_format == '"₩"#,##0'
+    assert sheet.cell(row=2, column=2).is_date
+
+    bad = await api.get(
+        "/api/v1/shops/ganada/orders.xlsx", params={"from": "yesterday"}, headers=AUTH
+    )
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert (await api.get("/api/v1/shops/ganada/orders.xlsx")).status_code == 401

@@ -1,4 +1,5 @@
-"""GET /api/v1/shops/{shop}/orders: the shop's orders as JSON, or as CSV for accounting."""
+"""GET /api/v1/shops/{shop}/orders: the shop's orders as JSON, or as CSV for accounting;
+GET /api/v1/shops/{shop}/orders.xlsx: the same as an Excel workbook."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from pydantic import AwareDatetime
 
 from catalog.errors import InvalidInput
 from catalog.models import Order, OrderStatus
+from catalog.order_sheet import orders_sheet, parse_period
 from catalog.orders import list_orders
 from webhook.deps import Authorized, SessionDep, ShopDep
 from webhook.schemas import OrderOut, OrderPage
 
 router = APIRouter(prefix="/api/v1/shops/{shop}/orders", tags=["orders"], dependencies=[Authorized])
+# `orders.xlsx` is a sibling of `orders`, not below it
+sheet_router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["orders"], dependencies=[Authorized])
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 CSV_COLUMNS = (
     "order_code",
@@ -109,3 +114,38 @@ async def list_shop_orders(
             headers["X-Next-Cursor"] = next_cursor
         return Response(orders_csv(orders), media_type="text/csv; charset=utf-8", headers=headers)
     return OrderPage(items=[OrderOut.model_validate(o) for o in orders], next_cursor=next_cursor)
+
+
+@sheet_router.get(
+    "/orders.xlsx",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "One row per order line, oldest first, Korean headers, amounts as "
+            "numbers in the currency's format, times in the shop's time zone; the last row "
+            "totals the paid orders (cancelled, refused, expired and unpaid ones left out).",
+        }
+    },
+)
+async def shop_orders_xlsx(
+    shop: ShopDep,
+    session: SessionDep,
+    from_: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            max_length=40,
+            description="placed on or after: a date (the shop's time zone) or a time with offset",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        Query(max_length=40, description="placed on or before this date, or before this time"),
+    ] = None,
+) -> Response:
+    """The shop's orders in the period as an .xlsx file (no paging: at most 20,000 orders)."""
+    period = parse_period(from_, to, shop.timezone)
+    name, content = await orders_sheet(session, shop, period)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=XLSX_TYPE, headers=headers)

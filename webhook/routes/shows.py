@@ -32,6 +32,9 @@ def show_out(show: Show) -> ShowOut:
         stream_url=show.stream_url,
         cover_url=show.cover_url,
         sold_out_updates=show.sold_out_updates,
+        replay_url=show.replay_url,
+        send_replay=show.send_replay,
+        replay_sent_at=show.replay_enqueued_at,
         products=[
             FeaturedOut(
                 shop=item.product.shop.slug,

@@ -1,0 +1,50 @@
+"""A vendor taps "📊 엑셀로 받기" under the stock list and gets the month's orders as an .xlsx
+document in the chat (sent through the outbox and the simulator's sendDocument)."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import openpyxl
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalog.models import Product
+from catalog.orders import mark_paid
+from tests.bot.conftest import Livecart, bind_vendor, text_of
+from tests.factories import make_order
+
+
+async def test_a_vendor_gets_this_months_orders_as_an_excel_document(
+    livecart: Livecart, db: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await livecart.person("김가나")
+    shop = await bind_vendor(db, seller, "ganada-fruit")
+    clock = livecart.clock
+    async with db() as session:
+        apple = await session.scalar(
+            select(Product).where(Product.shop_id == shop.id).order_by(Product.id)
+        )
+        assert apple is not None
+        last_month = await make_order(session, clock, shop, apple, 1)
+        last_month.created_at -= timedelta(days=40)  # not in this month's file
+        paid = await make_order(session, clock, shop, apple, 3)
+        await mark_paid(session, paid, now=clock.now(), actor="test")
+        pending = await make_order(session, clock, shop, apple, 1)
+        await session.commit()
+
+    await seller.say("/stock")
+    await seller.tap("📊")
+    await seller.tap("이번 달")
+    (document,) = await livecart.client.wait_for_messages(
+        seller.user_id, predicate=lambda m: bool(m.get("document_file_id"))
+    )
+    assert document["document"]["file_name"] == "ganada-fruit-orders-20261101-20261130.xlsx"
+    assert "2" in text_of(document)  # "📊 가나청과: 2 orders, ..." in the vendor's language
+
+    content = await livecart.client.file_bytes(document["document_file_id"])
+    rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:-1]] == [paid.code, pending.code]
+    assert rows[1][10] == 3 and rows[1][11] == 3 * apple.price
+    assert rows[-1][11] == 3 * apple.price  # only the paid order counts in the totals
