@@ -14,7 +14,11 @@ from webhook.observability import current_request_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
 JSON_FIELDS = ["levelname", "name", "message"]
-QUIET_LOGGERS = {"aiogram.event": logging.WARNING, "httpx": logging.WARNING}
+QUIET_LOGGERS = {
+    "aiogram.event": logging.WARNING,
+    "httpx": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,
+}
 
 
 class ContextFilter(logging.Filter):

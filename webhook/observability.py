@@ -87,7 +87,8 @@ class RequestObservabilityMiddleware:
     """Pure ASGI middleware: request id in the log context and the response, request metrics.
 
     The route label is the matched template (`/api/v1/shops/{shop}`), never the raw path, so
-    the number of series stays bounded; a path that matched nothing is "unmatched".
+    the number of series stays bounded: a mounted app is `/sim/{path}`, a path that matched
+    nothing (404) "unmatched", anything else without a template (the docs pages) "other".
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -100,6 +101,7 @@ class RequestObservabilityMiddleware:
         given = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = given if given and REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         token = current_request_id.set(request_id)
+        root_path = scope.get("root_path", "")
         started = time.perf_counter()
         status = 500
 
@@ -120,7 +122,7 @@ class RequestObservabilityMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            route = _route_template(scope, root_path, status)
             method = scope.get("method", "")
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_SECONDS.labels(method, route).observe(elapsed)
@@ -138,9 +140,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _route_template(scope: Scope) -> str:
+def _route_template(scope: Scope, root_path: str, status: int) -> str:
+    # routing into a mounted app (the demo's /sim) extends root_path by the mount's prefix
+    now_root = scope.get("root_path", "")
+    prefix = now_root.removeprefix(root_path) if isinstance(now_root, str) else ""
     path = getattr(scope.get("route"), "path", None)
-    return path if isinstance(path, str) and path else "unmatched"
+    if isinstance(path, str) and path:
+        return prefix + path
+    if prefix:
+        return prefix + "/{path}"
+    return "unmatched" if status == 404 else "other"
 
 
 class _Families:

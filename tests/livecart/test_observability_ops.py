@@ -69,9 +69,13 @@ async def test_metrics_want_the_bearer_token_when_one_is_set(
         assert refused.headers["www-authenticate"] == "Bearer"
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
+        assert (await client.get("/no/such/page/42")).status_code == 404
         ok = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
         assert ok.status_code == 200
         assert 'livecart_orders{status="paid"} 0.0' in ok.text
+        # a path that matched nothing is one series, never one per raw path
+        assert 'route="unmatched",status="404"' in ok.text
+        assert "/no/such/page/42" not in ok.text
 
 
 async def test_the_worker_serves_its_own_metrics_and_health(
