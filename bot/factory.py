@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.deps import BotDeps
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
+from bot.observability import UpdateObservabilityMiddleware
 from bot.routers import (
     campaign,
     cart,
@@ -90,6 +91,7 @@ def build_dispatcher(
         storage=storage or MemoryStorage(),
         events_isolation=events_isolation or SimpleEventIsolation(),
     )
+    dp.update.outer_middleware(UpdateObservabilityMiddleware())  # first: it times the rest
     dp.update.outer_middleware(UpdateSessionMiddleware(deps, i18n))
     CustomerLocaleMiddleware(i18n).setup(dp)
     for router in customer_routers():

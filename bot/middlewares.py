@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.exc import IntegrityError
 
 from bot.deps import BotDeps
+from bot.observability import OUTCOME_KEY
 from bot.replies import Replies
 from catalog.customers import ensure_customer
 from catalog.models import Customer, ProcessedUpdate
@@ -49,6 +50,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
         if chat is not None and chat.type != "private":
             # orders, phones and totals belong in the customer's private chat, never a group
             log.info("update %s from a %s chat ignored", event.update_id, chat.type)
+            data[OUTCOME_KEY] = "ignored"
             return None
         chat_id = chat.id if chat is not None else (user.id if user else None)
         replies = Replies(chat_id, event.callback_query)
@@ -62,6 +64,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
             except IntegrityError:
                 log.info("update %s seen before; skipped", event.update_id)
                 await session.rollback()
+                data[OUTCOME_KEY] = "duplicate"
                 return None
             customer: Customer | None = None
             if user is not None and not user.is_bot:

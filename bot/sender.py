@@ -41,6 +41,7 @@ from bot.notifications import (
     recipient_language,
     render_text,
 )
+from bot.observability import count_send
 from bot.payment_notifications import PAYMENT_RENDERERS
 from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
 from bot.vendor_notifications import VENDOR_RENDERERS
@@ -343,6 +344,7 @@ class OutboxSender:
             try:
                 message = await self._send(outgoing.chat_id or row.chat_id, outgoing)
             except TelegramRetryAfter as exc:
+                count_send(lane.value, "retried_429")
                 self.limits.pause(exc.retry_after)
                 continue  # this row keeps its claim and goes out after the pause
             except TelegramMigrateToChat as exc:
@@ -350,12 +352,14 @@ class OutboxSender:
                 row.chat_id = exc.migrate_to_chat_id
                 continue
             except TelegramForbiddenError as exc:
+                count_send(lane.value, "blocked_403")
                 await self_record(
                     partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
                 )
                 return
             except TelegramBadRequest as exc:
                 if outgoing.edit_message_id is not None and NOT_MODIFIED in exc.message:
+                    count_send(lane.value, "edited")
                     self.sent += 1
                     await self._record(
                         partial(
@@ -367,10 +371,12 @@ class OutboxSender:
                     )
                     return
                 if any(marker in exc.message for marker in GONE_MARKERS):
+                    count_send(lane.value, "blocked_403")
                     await self_record(
                         partial(_recipient_gone, row=row, reason=exc.message, clock=self.clock)
                     )
                 else:
+                    count_send(lane.value, "failed")
                     log.error("Telegram refused outbox row %s: %s", row.id, exc.message)
                     await self_record(partial(mark_dropped, message_id=row.id, error=exc.message))
                 return
@@ -380,10 +386,12 @@ class OutboxSender:
                 await self._retry_later(row, repr(exc), self_record)
                 return
             except Exception as exc:  # anything else Telegram says: record it, never leave it
+                count_send(lane.value, "failed")
                 log.exception("outbox row %s failed", row.id)
                 await self_record(partial(mark_dropped, message_id=row.id, error=repr(exc)))
                 return
             self.sent += 1
+            count_send(lane.value, "sent" if outgoing.edit_message_id is None else "edited")
             await self_record(
                 partial(
                     mark_sent,
@@ -401,8 +409,10 @@ class OutboxSender:
         self_record: Callable[[Callable[[AsyncSession], Awaitable[None]]], Awaitable[None]],
     ) -> None:
         if row.attempts >= MAX_ATTEMPTS:
+            count_send(row.lane.value, "failed")
             await self_record(partial(mark_dropped, message_id=row.id, error=f"gave up: {error}"))
             return
+        count_send(row.lane.value, "retried")
         backoff = min(600.0, 2.0**row.attempts) * (0.5 + random.random())
         at = self.clock.now() + timedelta(seconds=backoff)
         await self_record(partial(reschedule, message_id=row.id, at=at, error=error))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -57,13 +56,11 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def _logging(settings: Settings, verbose: bool) -> None:
+    """LIVECART_LOG_FORMAT (text or json) at LIVECART_LOG_LEVEL; --verbose means DEBUG."""
+    from livecart.logs import configure_logging
+
+    configure_logging(settings.log_format, "DEBUG" if verbose else settings.log_level)
 
 
 @app.command()
@@ -72,7 +69,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     settings = _settings()  # first: a bad value is reported before the slow imports
     from livecart.runtime import build_runtime, prepare_database, serve
 
-    _logging(verbose)
+    _logging(settings, verbose)
     if settings.bot_token is None:
         err.print("livecart: LIVECART_BOT_TOKEN is not set; running the HTTP API only.")
 
@@ -103,7 +100,7 @@ def worker(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     settings = _settings()
     from livecart.runtime import build_runtime, prepare_database, serve_worker
 
-    _logging(verbose)
+    _logging(settings, verbose)
     if settings.bot_token is None:
         err.print("livecart: the worker needs LIVECART_BOT_TOKEN to send messages.")
         raise typer.Exit(2)
@@ -132,7 +129,7 @@ def demo(
     if port is not None:
         overrides["http_port"] = port
     settings = _settings(**overrides)
-    _logging(verbose)
+    _logging(settings, verbose)
     _run(run_demo(settings, out))
 
 

@@ -38,6 +38,7 @@ from catalog.reminders import (
 )
 from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
 from catalog.waitlist import run_waitlists
+from livecart.ops_http import readiness_checks, serve_worker_http
 from livecart.services import Services, build_services
 from livecart.settings import Settings, online_payments
 from webhook.app import create_app
@@ -99,6 +100,8 @@ async def build_runtime(
         portone_channel_key=settings.portone_channel_key,
         portone_browser_sdk_url=settings.portone_browser_sdk_url,
         public_base_url=settings.public_base_url,
+        metrics_token=_secret(settings.metrics_token),
+        readiness_checks=readiness_checks(settings),
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
@@ -449,6 +452,11 @@ async def serve_worker(runtime: Runtime, *, handle_signals: bool = True) -> None
             name="campaigns",
         ),
     ]
+    if runtime.settings.worker_http_port is not None:
+        http = serve_worker_http(
+            runtime.web, runtime.settings.http_host, runtime.settings.worker_http_port
+        )
+        tasks.append(asyncio.create_task(http, name="http"))
     stopper = asyncio.create_task(stop.wait(), name="stop")
     try:
         done, _pending = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)

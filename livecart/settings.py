@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -67,6 +68,25 @@ class Settings(BaseSettings):
 
         return parse_offsets(self.reminder_offsets)
 
+    # logs: "text" for a terminal, "json" (one object a line) for a log collector
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics wants this bearer token when set (open otherwise: keep it behind the proxy)
+    metrics_token: SecretStr | None = None
+    # `livecart worker` serves /healthz, /readyz and /metrics on this port (on HTTP_HOST);
+    # unset: the worker has no HTTP server
+    worker_http_port: int | None = Field(default=None, ge=0, le=65535)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     # merchant webhooks: retried with backoff this long, then the endpoint is disabled
     webhook_retry_hours: float = Field(default=24.0, ge=24.0, le=24 * 14)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
@@ -108,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("api_token", "webhook_secret", "bot_token")
+    @field_validator("api_token", "webhook_secret", "bot_token", "metrics_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

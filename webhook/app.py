@@ -8,11 +8,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from webhook.context import WebContext
+from webhook.observability import RequestObservabilityMiddleware
 from webhook.problems import document_problems, install_problem_handlers
 from webhook.routes import (
     api_tokens,
     campaigns,
     health,
+    metrics,
     orders,
     pay,
     payments,
@@ -35,9 +37,11 @@ def create_app(ctx: WebContext) -> FastAPI:
         description="Chat-commerce backend: shops, products and stock, orders, webhooks.",
     )
     app.state.ctx = ctx
+    app.add_middleware(RequestObservabilityMiddleware)
     install_problem_handlers(app)
     _install_openapi(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(shops.router)
     app.include_router(products.router)
     app.include_router(vendors.router)
@@ -52,6 +56,17 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(payments.router)
     app.include_router(pay.router)
+    return app
+
+
+def create_worker_app(ctx: WebContext) -> FastAPI:
+    """The worker's small HTTP server: /healthz, /readyz and /metrics only."""
+    app = FastAPI(title="livecart worker", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.add_middleware(RequestObservabilityMiddleware)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     return app
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +31,10 @@ class WebContext:
     after_commit: Callable[[], None] | None = None
     # the bot's @username, known once it reached Telegram (getMe): links and posters need it
     bot_username: str | None = None
-    readiness_checks: tuple[Callable[[], Awaitable[None]], ...] = ()
+    # /readyz runs these beside the database check, by name ("redis"); raising = not ready
+    readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # LIVECART_METRICS_TOKEN: /metrics wants this bearer token when set
+    metrics_token: str | None = None
     # PortOne V2 (LIVECART_PORTONE_*): payments are answered 404 until these are set
     portone_api_url: str | None = None
     portone_api_secret: str | None = None

@@ -29,6 +29,7 @@ from catalog.webhook_events import (
     record_delivered,
     record_failure,
 )
+from webhook.observability import count_delivery
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class WebhookDeliverer:
                     await record_delivered(
                         session, outcome.delivery_id, status_code=outcome.status_code, now=now
                     )
+                    count_delivery("delivered")
                     continue
                 delivery = await session.get(WebhookDelivery, outcome.delivery_id)
                 if delivery is None:
@@ -131,7 +133,9 @@ class WebhookDeliverer:
                     now=now,
                     retry_window=self.retry_window,
                 )
+                count_delivery("failed")
                 if disabled:
+                    count_delivery("endpoint_disabled")
                     log.warning("webhook endpoint %s disabled after failures", delivery.endpoint_id)
         return len(ids)
 

@@ -22,6 +22,7 @@ from catalog.payments import (
     record_event,
 )
 from webhook.context import WebContext
+from webhook.observability import count_payment_event, count_refund
 from webhook.portone import PortOneClient, PortOneError, PortOnePayment
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ async def sync_portone_payment(
     """
     fetched = await portone.get_payment(payment_id)
     outcome = await _apply(ctx, fetched, event_id=event_id, event_type=event_type)
+    count_payment_event(
+        PaymentProvider.PORTONE.value,
+        event_type or "return",
+        outcome.result.value if outcome is not None else "duplicate",
+    )
     owed = outcome.reason if outcome is not None and outcome.refund_owed else None
     if outcome is None:
         owed = await _refund_still_owed(ctx, fetched.id)
@@ -125,8 +131,10 @@ async def refund_portone_payment(
         )
     except PortOneError as exc:
         log.warning("refund of PortOne payment %s failed: %s", provider_payment_id, exc)
+        count_refund(PaymentProvider.PORTONE.value, "failed")
         return "failed"
     if not cancellation.succeeded:
+        count_refund(PaymentProvider.PORTONE.value, cancellation.status.lower())
         return cancellation.status.lower()
     async with ctx.sessionmaker() as session, session.begin():
         await apply_provider_payment(
@@ -139,6 +147,7 @@ async def refund_portone_payment(
             now=ctx.clock.now(),
             raw={**raw, "livecartCancellation": cancellation.raw},
         )
+    count_refund(PaymentProvider.PORTONE.value, "refunded")
     if ctx.after_commit is not None:
         ctx.after_commit()
     return "refunded"

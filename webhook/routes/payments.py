@@ -16,6 +16,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from catalog.models import PaymentProvider
 from webhook.deps import ContextDep
+from webhook.observability import count_payment_event
 from webhook.payment_sync import portone_client, sync_portone_payment
 from webhook.portone import PortOneError, PortOneRejected
 from webhook.problems import PROBLEM_BASE, problem
@@ -43,6 +44,7 @@ async def payment_webhook(provider: str, request: Request, ctx: ContextDep) -> J
         # about the real world, and the provider signs with real time
         Webhook(ctx.portone_webhook_secret).verify(body, dict(request.headers), json_parse=False)
     except (WebhookVerificationError, ValueError) as exc:
+        count_payment_event(provider, "unknown", "bad_signature")
         return problem(
             401, detail=f"webhook signature rejected: {exc}", type=PROBLEM_BASE + "signature"
         )
@@ -53,24 +55,30 @@ async def payment_webhook(provider: str, request: Request, ctx: ContextDep) -> J
         return problem(400, detail="the body is not JSON")
     data = event.get("data") if isinstance(event, dict) else None
     payment_id = data.get("paymentId") if isinstance(data, dict) else None
+    event_type = str(event.get("type", "")) if isinstance(event, dict) else ""
     if not isinstance(payment_id, str) or not payment_id:
+        count_payment_event(provider, event_type, "ignored")
         return JSONResponse({"status": "ignored", "detail": "not about a payment"})
     store_id = data.get("storeId") if isinstance(data, dict) else None
     if ctx.portone_store_id and store_id and store_id != ctx.portone_store_id:
+        count_payment_event(provider, event_type, "ignored")
         return JSONResponse({"status": "ignored", "detail": "another store's payment"})
 
     async with portone_client(ctx) as portone:
         try:
             synced = await sync_portone_payment(
-                ctx, portone, payment_id, event_id=event_id, event_type=str(event.get("type", ""))
+                ctx, portone, payment_id, event_id=event_id, event_type=event_type
             )
         except PortOneRejected as exc:
             if exc.type == "PAYMENT_NOT_FOUND":
+                count_payment_event(provider, event_type, "ignored")
                 return JSONResponse({"status": "ignored", "detail": "unknown to PortOne"})
             log.warning("PortOne refused to show payment %s: %s", payment_id, exc)
+            count_payment_event(provider, event_type, "lookup_failed")
             return problem(503, detail="the payment provider refused the lookup")
         except PortOneError as exc:
             log.warning("PortOne lookup of payment %s failed: %s", payment_id, exc)
+            count_payment_event(provider, event_type, "lookup_failed")
             return problem(503, detail="the payment provider did not answer; retry later")
     outcome = synced.outcome
     answer: dict[str, Any] = {
