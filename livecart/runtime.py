@@ -94,6 +94,8 @@ async def build_runtime(
         portone_channel_key=settings.portone_channel_key,
         portone_browser_sdk_url=settings.portone_browser_sdk_url,
         public_base_url=settings.public_base_url,
+        console_secret=_secret(settings.console_secret),
+        reminder_offsets=tuple(settings.reminder_offset_seconds),
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:

@@ -25,6 +25,7 @@ from webhook.routes import (
     vendors,
     webhook_endpoints,
 )
+from webhook.routes.console import install_console
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -51,6 +52,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(payments.router)
     app.include_router(pay.router)
+    install_console(app)
     return app
 
 
