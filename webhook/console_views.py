@@ -3,6 +3,7 @@ language, money and dates by Babel, and server-rendered SVG charts (no script, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from fastapi import Request
@@ -20,6 +22,7 @@ from markupsafe import Markup
 from webhook.console_session import ConsoleSession
 from webhook.pay_pages import BABEL_LOCALES, translations
 
+_PERIOD = re.compile(r"(?<![a'])a(?!a)")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
 
@@ -44,14 +47,18 @@ class ConsoleText:
         return format_date(value, "full", locale=self.babel_locale)
 
     def time(self, at: datetime, timezone: str) -> str:
-        return format_time(at.astimezone(ZoneInfo(timezone)), "short", locale=self.babel_locale)
+        """오후 7:00 / 7:00 PM (wide day periods: Korean readers expect 오전/오후, not AM/PM)."""
+        pattern = str(Locale.parse(self.babel_locale).datetime_skeletons["hm"])
+        return format_time(
+            at.astimezone(ZoneInfo(timezone)),
+            _PERIOD.sub("aaaa", pattern),
+            locale=self.babel_locale,
+        )
 
     def moment(self, at: datetime, timezone: str) -> str:
+        """2026년 11월 27일 오후 7:00 in `timezone`."""
         local = at.astimezone(ZoneInfo(timezone))
-        return (
-            f"{format_date(local, 'medium', locale=self.babel_locale)} "
-            f"{format_time(local, 'short', locale=self.babel_locale)}"
-        )
+        return f"{format_date(local, 'long', locale=self.babel_locale)} {self.time(at, timezone)}"
 
     def offset(self, seconds: int) -> str:
         """A reminder offset in words: 1 day before, 10 minutes before, at the start."""

@@ -9,7 +9,7 @@ import csv
 import hmac
 import io
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from catalog.broadcasts import (
 from catalog.delivery_stats import broadcast_stats, show_stats
 from catalog.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from catalog.models import Broadcast, BroadcastSegment, BroadcastStatus, Show, ShowReminder
+from catalog.products import list_products
 from catalog.shops import get_market, get_shop, get_shop_by_id, list_markets, list_shops
 from catalog.show_figures import show_figures, show_order_lines
 from catalog.shows import (
@@ -168,7 +169,7 @@ async def switch_language(
         lang = session.lang
     target = next if next.startswith("/console") and "//" not in next else "/console"
     response = RedirectResponse(target, status_code=303)
-    cs.set_cookie(response, request, cs.ConsoleSession(**{**session.__dict__, "lang": lang}))
+    cs.set_cookie(response, request, replace(session, lang=lang))
     return response
 
 
@@ -344,6 +345,9 @@ async def _render_show_form(
         form=form,
         show_id=show_id,
         organisers=await _organisers(session),
+        catalogue=[
+            (shop, await list_products(session, shop)) for shop in await list_shops(session)
+        ],
         error=_error_text(text, error) if error else None,
         error_field=getattr(error, "field", None),
     )
