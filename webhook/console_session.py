@@ -25,7 +25,7 @@ LANGUAGES = ("ko", "en")
 @dataclass(frozen=True)
 class ConsoleSession:
     csrf: str
-    user: str | None  # "admin" once logged in
+    user: str | None  # once logged in: "admin:{token fingerprint}" or "user:{id}:{fingerprint}"
     expires: int  # unix seconds
     lang: str
 
@@ -123,6 +123,12 @@ def read(request: Request) -> ConsoleSession | None:
     if not value:
         return None
     return decode(value, signing_key(request), ctx.clock.now())
+
+
+def admin_user(request: Request) -> str:
+    """The session user for the API token: changing LIVECART_API_TOKEN ends these sessions."""
+    ctx: WebContext = request.app.state.ctx
+    return "admin:" + hashlib.sha256((ctx.api_token or "").encode()).hexdigest()[:16]
 
 
 def check_api_token(request: Request, given: str) -> bool:

@@ -52,12 +52,15 @@ def _wait_for_text(sim: httpx.Client, user_id: int, text: str) -> None:
 def test_a_campaign_member_plans_a_show_and_watches_its_message_go_out(
     page: Page, demo: DemoServer
 ) -> None:
+    added = demo.cli("console", "user-add", "minji", "--password-stdin", stdin="gimjang-2026!\n")
+    assert added.returncode == 0, added.stderr
     page.goto(f"{demo.base_url}/console")
     expect(page).to_have_url(f"{demo.base_url}/console/login")
-    page.get_by_label("접속 토큰").fill("wrong-token")
+    page.get_by_label("이름").fill("minji")
+    page.get_by_label("비밀번호 또는 토큰").fill("wrong-password")
     page.get_by_role("button", name="로그인").click()
-    expect(page.get_by_role("alert")).to_contain_text("토큰이 맞지 않아요")
-    page.get_by_label("접속 토큰").fill(demo.api_token)
+    expect(page.get_by_role("alert")).to_contain_text("맞지 않아요")
+    page.get_by_label("비밀번호 또는 토큰").fill("gimjang-2026!")
     page.get_by_role("button", name="로그인").click()
     expect(page.get_by_role("heading", name="다가오는 방송")).to_be_visible()
 

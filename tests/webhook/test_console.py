@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.clock import FrozenClock
+from catalog.console_users import remove_console_user, set_console_user
 from catalog.models import OutboxMessage, Show, SubscriptionTarget
 from catalog.orders import mark_paid
 from catalog.outbox import mark_dropped, mark_sent
@@ -34,7 +35,7 @@ def _csrf(page: httpx.Response) -> str:
 async def _log_in(api: httpx.AsyncClient) -> str:
     """Log in as the admin; returns the session's CSRF token."""
     login = await api.get("/console/login")
-    answer = await api.post("/console/login", data={"csrf": _csrf(login), "token": API_TOKEN})
+    answer = await api.post("/console/login", data={"csrf": _csrf(login), "password": API_TOKEN})
     assert answer.status_code == 303 and answer.headers["location"] == "/console"
     home = await api.get("/console")
     assert home.status_code == 200
@@ -64,10 +65,9 @@ async def test_every_console_page_needs_a_login_and_a_wrong_token_is_refused(
     assert login.status_code == 200
     cookie = login.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
-    refused = await api.post("/console/login", data={"csrf": _csrf(login), "token": "guess"})
-    assert refused.status_code == 401
-    assert "That token is not right" in refused.text or "토큰" in refused.text
-    no_csrf = await api.post("/console/login", data={"token": API_TOKEN})
+    refused = await api.post("/console/login", data={"csrf": _csrf(login), "password": "guess"})
+    assert refused.status_code == 401 and 'role="alert"' in refused.text
+    no_csrf = await api.post("/console/login", data={"password": API_TOKEN})
     assert no_csrf.status_code == 403
     assert (await api.get("/console")).status_code == 303  # still logged out
 
@@ -85,6 +85,36 @@ async def test_every_console_page_needs_a_login_and_a_wrong_token_is_refused(
     out = await api.post("/console/logout", data={"csrf": csrf})
     assert (out.status_code, out.headers["location"]) == (303, "/console/login")
     assert (await api.get("/console")).status_code == 303
+
+
+async def test_a_console_user_logs_in_with_a_password_until_it_changes_or_they_are_removed(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        user, created = await set_console_user(session, "Minji", "gimjang-2026!", now=clock.now())
+        assert created and user.name == "minji" and "gimjang" not in user.password_hash
+        await session.commit()
+
+    async def log_in(name: str, password: str) -> int:
+        login = await api.get("/console/login")
+        data = {"csrf": _csrf(login), "name": name, "password": password}
+        return (await api.post("/console/login", data=data)).status_code
+
+    assert await log_in("minji", "wrong-password") == 401
+    assert await log_in("nobody", "gimjang-2026!") == 401
+    assert await log_in("minji", API_TOKEN) == 401  # the token goes with an empty name
+    assert await log_in(" MINJI ", "gimjang-2026!") == 303
+    assert (await api.get("/console")).status_code == 200
+
+    async with sessionmaker() as session:  # a new password ends the old sessions
+        await set_console_user(session, "minji", "a-new-secret-1", now=clock.now())
+        await session.commit()
+    assert (await api.get("/console")).status_code == 303
+    assert await log_in("minji", "a-new-secret-1") == 303
+    async with sessionmaker() as session:
+        await remove_console_user(session, "minji")
+        await session.commit()
+    assert (await api.get("/console/broadcasts/1/progress.json")).status_code == 401
 
 
 async def test_a_show_created_through_the_form_is_stored_and_needs_the_csrf_token(

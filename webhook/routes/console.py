@@ -29,6 +29,7 @@ from catalog.broadcasts import (
     get_broadcast,
     list_broadcasts,
 )
+from catalog.console_users import MAX_PASSWORD, authenticate, hash_fingerprint, session_user
 from catalog.delivery_stats import broadcast_stats, show_stats
 from catalog.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from catalog.models import Broadcast, BroadcastSegment, BroadcastStatus, Show, ShowReminder
@@ -59,16 +60,36 @@ class CsrfRefused(Exception):
     pass
 
 
-def _current(request: Request) -> cs.ConsoleSession:
+async def _still_valid(request: Request, db: AsyncSession, user: str) -> bool:
+    """The session's user may still log in: the same API token, or a console user whose
+    password has not changed since."""
+    if user.startswith("admin:"):
+        ctx = request.app.state.ctx
+        return bool(ctx.api_token) and hmac.compare_digest(user, cs.admin_user(request))
+    kind, _, rest = user.partition(":")
+    user_id, _, fingerprint = rest.partition(":")
+    if kind != "user" or not user_id.isdigit():
+        return False
+    return await session_user(db, int(user_id), fingerprint) is not None
+
+
+async def _logged_in(request: Request, db: AsyncSession) -> cs.ConsoleSession | None:
     session = cs.read(request)
-    if session is None or not session.logged_in:
+    if session is None or session.user is None:
+        return None
+    return session if await _still_valid(request, db, session.user) else None
+
+
+async def _current(request: Request, db: SessionDep) -> cs.ConsoleSession:
+    session = await _logged_in(request, db)
+    if session is None:
         raise LoginRequired(api=False)
     return session
 
 
-def _current_api(request: Request) -> cs.ConsoleSession:
-    session = cs.read(request)
-    if session is None or not session.logged_in:
+async def _current_api(request: Request, db: SessionDep) -> cs.ConsoleSession:
+    session = await _logged_in(request, db)
+    if session is None:
         raise LoginRequired(api=True)
     return session
 
@@ -116,18 +137,20 @@ def _field(form: FormData, name: str, limit: int = 500) -> str:
 
 
 @router.get("/login")
-async def login_page(request: Request, ctx: ContextDep, now: NowDep) -> Response:
-    session = cs.read(request)
-    if session is not None and session.logged_in:
+async def login_page(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) -> Response:
+    if await _logged_in(request, db) is not None:
         return RedirectResponse("/console", status_code=303)
-    session = session or cs.fresh(now, ctx.default_locale)
-    response = render(request, "console/login.html", session, error=None)
+    session = cs.read(request)
+    if session is None or session.user is not None:  # none yet, or one that is no longer valid
+        session = cs.fresh(now, session.lang if session else ctx.default_locale)
+    response = render(request, "console/login.html", session, error=None, name="")
     cs.set_cookie(response, request, session)
     return response
 
 
 @router.post("/login")
-async def login(request: Request, ctx: ContextDep, now: NowDep) -> Response:
+async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) -> Response:
+    """A console user's name and password, or no name and the API token."""
     session = cs.read(request)
     form = await request.form()
     given = form.get("csrf")
@@ -137,18 +160,31 @@ async def login(request: Request, ctx: ContextDep, now: NowDep) -> Response:
         or not hmac.compare_digest(given, session.csrf)
     ):
         raise CsrfRefused()
-    token = form.get("token")
-    if not isinstance(token, str) or not cs.check_api_token(request, token.strip()):
+    name = form.get("name")
+    password = form.get("password")
+    name = name.strip() if isinstance(name, str) else ""
+    password = password.strip() if isinstance(password, str) else ""
+    user = None
+    if not name and password and cs.check_api_token(request, password):
+        user = cs.admin_user(request)
+    elif name and password:
+        found = await authenticate(db, name, password[:MAX_PASSWORD])
+        if found is not None:
+            user = f"user:{found.id}:{hash_fingerprint(found)}"
+    if user is None:
         text = ConsoleText(session.lang)
         return render(
             request,
             "console/login.html",
             session,
             status_code=401,
-            error=text.gettext("That token is not right. Please check it and try again."),
+            error=text.gettext(
+                "That name and password (or token) are not right. Please check them and try again."
+            ),
+            name=name,
         )
     response = RedirectResponse("/console", status_code=303)
-    cs.set_cookie(response, request, cs.logged_in_as(session, "admin", now))
+    cs.set_cookie(response, request, cs.logged_in_as(session, user, now))
     return response
 
 
