@@ -108,19 +108,33 @@ def _offset_of(dedupe_key: str | None) -> int | None:
 async def _subscribers_by_day(
     session: AsyncSession, show: Show, zone: ZoneInfo
 ) -> list[tuple[date, int]]:
-    """Opt-ins covering the show (itself, its shop or its market) still live, cumulative by
-    the day they were given."""
+    """People with an opt-in covering the show (itself, its shop or its market) at the end of
+    each day that changed: counted from their first such opt-in until the last one ended."""
     targets = await show_targets(session, show)
-    rows = await session.scalars(
-        select(Subscription.subscribed_at)
-        .join(Customer, Customer.id == Subscription.customer_id)
-        .where(targets, Subscription.revoked_at.is_(None), Customer.forgotten_at.is_(None))
-    )
-    per_day: Counter[date] = Counter(_local(at, zone).date() for at in rows)
+    rows = (
+        await session.execute(
+            select(Subscription.customer_id, Subscription.subscribed_at, Subscription.revoked_at)
+            .join(Customer, Customer.id == Subscription.customer_id)
+            .where(targets, Customer.forgotten_at.is_(None))
+        )
+    ).all()
+    spans: dict[int, tuple[datetime, datetime | None]] = {}
+    for customer_id, subscribed_at, revoked_at in rows:
+        if customer_id not in spans:
+            spans[customer_id] = (subscribed_at, revoked_at)
+            continue
+        first, last = spans[customer_id]
+        ended = None if last is None or revoked_at is None else max(last, revoked_at)
+        spans[customer_id] = (min(first, subscribed_at), ended)
+    change: Counter[date] = Counter()
+    for first, ended in spans.values():
+        change[_local(first, zone).date()] += 1
+        if ended is not None:
+            change[_local(ended, zone).date()] -= 1
     series: list[tuple[date, int]] = []
     total = 0
-    for day in sorted(per_day):
-        total += per_day[day]
+    for day in sorted(change):
+        total += change[day]
         series.append((day, total))
     return series
 

@@ -21,7 +21,7 @@ from catalog.reminders import enqueue_due_reminders
 from catalog.show_figures import show_figures
 from catalog.shows import FeaturedInput, get_show, upsert_show
 from catalog.stream_links import follow_stream_link, stream_link_token
-from catalog.subscriptions import subscribe
+from catalog.subscriptions import subscribe, unsubscribe_everything
 from tests.factories import make_customer, make_market, make_order, make_product, make_shop
 from tests.webhook.conftest import API_TOKEN
 
@@ -264,13 +264,14 @@ async def test_a_show_s_charts_and_csv_match_the_database(
         await make_order(session, clock, shop, pear, 1, customer=fans[2])  # never paid
         other = await make_order(session, clock, shop, apple, 1, customer=fans[2])  # not featured
         await mark_paid(session, other, now=clock.now(), actor="test")
+        await unsubscribe_everything(session, fans[0], now=clock.now())  # still the 26th
         await session.commit()
 
     async with sessionmaker() as session:
         figures = await show_figures(session, await get_show(session, 7))
     assert [(d.isoformat(), n) for d, n in figures.subscribers_by_day] == [
         ("2026-11-25", 2),
-        ("2026-11-26", 3),
+        ("2026-11-26", 2),  # one more, one gone
     ]
     assert [
         (r.offset_seconds, r.sent, r.failed, r.blocked, r.pending) for r in figures.reminders

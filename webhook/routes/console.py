@@ -385,7 +385,8 @@ async def _render_show_form(
             (shop, await list_products(session, shop)) for shop in await list_shops(session)
         ],
         error=_error_text(text, error) if error else None,
-        error_field=getattr(error, "field", None),
+        error_field=getattr(error, "field", None)
+        or ("products" if isinstance(error, NotFound) and error.what == "product" else None),
     )
 
 
