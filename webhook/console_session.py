@@ -109,7 +109,9 @@ def set_cookie(response: Response, request: Request, session: ConsoleSession) ->
         path="/console",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        # behind a TLS proxy the request may look like http: the public address says https
+        secure=request.url.scheme == "https"
+        or (request.app.state.ctx.public_base_url or "").startswith("https://"),
     )
 
 

@@ -35,6 +35,7 @@ def _subscribe(sim: httpx.Client, name: str, show_id: int) -> int:
                     json={"message_id": message["message_id"], "button_text": "🔔 알림 받기"},
                 )
                 assert answer.status_code == 200, answer.text
+                _wait_for_text(sim, user_id, "🔔 알림을 켰어요")  # the bot's last reply to it
                 return user_id
         time.sleep(0.1)
     raise AssertionError(f"{name} never saw the show's reminder button")
@@ -79,8 +80,9 @@ def test_a_campaign_member_plans_a_show_and_watches_its_message_go_out(
         fan = _subscribe(sim, "영희", show_id)
         gone = _subscribe(sim, "철수", show_id)
         assert sim.post(f"/users/{gone}/block", json={}).status_code == 200
-        # the first send waits out a 429, so the page opens before anything is delivered
-        sim.post("/faults", json={"rate_limit_burst": {"count": 1, "retry_after": 2}})
+        # the broadcast's first send waits out a 429, so its page opens before anything is
+        # delivered and the counters can be seen moving
+        sim.post("/faults", json={"rate_limit_burst": {"count": 1, "retry_after": 3}})
 
         page.get_by_role("link", name="이 방송 메시지 보내기").click()
         expect(page.get_by_label("받는 대상")).to_have_value(f"show:{show_id}")
