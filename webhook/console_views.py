@@ -143,14 +143,70 @@ def bar_chart(bars: Sequence[Bar], *, title: str, empty: str) -> Markup:
         if len(bars) <= 24:
             parts.append(
                 Markup(
-                    '<text x="{cx:.1f}" y="{ty}" text-anchor="middle" font-size="14">{v}</text>'
+                    '<text x="{cx:.1f}" y="{ty}" text-anchor="middle" font-size="16">{v}</text>'
                 ).format(cx=cx, ty=y - 4, v=bar.value)
             )
         if i % show_every == 0:
             parts.append(
                 Markup(
-                    '<text x="{cx:.1f}" y="{ty}" text-anchor="middle" font-size="13">{lb}</text>'
+                    '<text x="{cx:.1f}" y="{ty}" text-anchor="middle" font-size="15">{lb}</text>'
                 ).format(cx=cx, ty=height - bottom + 18, lb=bar.label)
             )
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
+
+
+@dataclass(frozen=True)
+class Part:
+    label: str
+    value: int
+    color: str
+
+
+def stacked_bars(rows: Sequence[tuple[str, Sequence[Part]]], *, title: str, empty: str) -> Markup:
+    """Horizontal stacked bars, one row per label, with a legend (the exact numbers are in
+    the table beside it); each segment names its part and value for screen readers."""
+    if not rows:
+        return Markup('<p class="empty">{}</p>').format(empty)
+    width, row_height, label_width, legend_height = 640, 36, 150, 34
+    peak = max(sum(part.value for part in parts) for _label, parts in rows) or 1
+    usable = width - label_width - 16
+    height = len(rows) * row_height + legend_height + 8
+    out = [
+        Markup(
+            '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{t}">'
+            "<title>{t}</title>"
+        ).format(w=width, h=height, t=title)
+    ]
+    for i, (label, parts) in enumerate(rows):
+        y = 4 + i * row_height
+        out.append(
+            Markup('<text x="0" y="{ty}" font-size="16">{lb}</text>').format(
+                ty=y + row_height / 2 + 5, lb=label
+            )
+        )
+        x = float(label_width)
+        for part in parts:
+            w = usable * part.value / peak
+            if w <= 0:
+                continue
+            out.append(
+                Markup(
+                    '<g><title>{lb} · {pl}: {v}</title><rect x="{x:.1f}" y="{y}" '
+                    'width="{w:.1f}" height="{bh}" fill="{c}" stroke="#fff"/></g>'
+                ).format(lb=label, pl=part.label, v=part.value, x=x, y=y + 4, w=w,
+                         bh=row_height - 10, c=part.color)
+            )  # fmt: skip
+            x += w
+    legend_y = len(rows) * row_height + 14
+    x = float(label_width)
+    for part in rows[0][1]:
+        out.append(
+            Markup(
+                '<rect x="{x:.1f}" y="{y}" width="16" height="16" fill="{c}"/>'
+                '<text x="{tx:.1f}" y="{ty}" font-size="16">{pl}</text>'
+            ).format(x=x, y=legend_y, c=part.color, tx=x + 22, ty=legend_y + 13, pl=part.label)
+        )
+        x += 22 + 14 * max(len(part.label), 4) * 0.75 + 24
+    out.append(Markup("</svg>"))
+    return Markup("").join(out)

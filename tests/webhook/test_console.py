@@ -287,7 +287,7 @@ async def test_a_show_s_charts_and_csv_match_the_database(
 
     await _log_in(api)
     page = await api.get("/console/shows/7")
-    assert page.status_code == 200 and page.text.count('<svg class="chart"') == 4
+    assert page.status_code == 200 and page.text.count('<svg class="chart"') == 5
     exported = await api.get("/console/shows/7/orders.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))

@@ -45,7 +45,7 @@ from catalog.shows import (
     upsert_show,
 )
 from webhook import console_session as cs
-from webhook.console_views import Bar, ConsoleText, bar_chart, render
+from webhook.console_views import Bar, ConsoleText, Part, bar_chart, render, stacked_bars
 from webhook.deps import ContextDep, NowDep, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -578,6 +578,22 @@ async def show_page(
             ],
             title=_("Orders by hour"),
             empty=_("No orders yet."),
+        ),
+        "reminders": stacked_bars(
+            [
+                (
+                    text.offset(r.offset_seconds),
+                    [
+                        Part(_("Sent"), r.sent, "#1a4d8f"),
+                        Part(_("Failed"), r.failed, "#b00020"),
+                        Part(_("Blocked"), r.blocked, "#555555"),
+                        Part(_("Waiting"), r.pending, "#c9a227"),
+                    ],
+                )
+                for r in figures.reminders
+            ],
+            title=_("Reminders by moment"),
+            empty=_("No reminders have gone out yet."),
         ),
         "revenue": bar_chart(
             [
