@@ -130,6 +130,8 @@ async def authenticate(session: AsyncSession, name: str, password: str) -> Conso
 async def session_user(session: AsyncSession, user_id: int, fingerprint: str) -> ConsoleUser | None:
     """The user a console session names, if they still exist with the same password."""
     user = await session.get(ConsoleUser, user_id)
-    if user is None or not hmac.compare_digest(hash_fingerprint(user), fingerprint):
+    if user is None or not hmac.compare_digest(
+        hash_fingerprint(user).encode(), fingerprint.encode()
+    ):
         return None
     return user

@@ -65,12 +65,17 @@ async def _still_valid(request: Request, db: AsyncSession, user: str) -> bool:
     password has not changed since."""
     if user.startswith("admin:"):
         ctx = request.app.state.ctx
-        return bool(ctx.api_token) and hmac.compare_digest(user, cs.admin_user(request))
+        return bool(ctx.api_token) and _same(user, cs.admin_user(request))
     kind, _, rest = user.partition(":")
     user_id, _, fingerprint = rest.partition(":")
     if kind != "user" or not user_id.isdigit():
         return False
     return await session_user(db, int(user_id), fingerprint) is not None
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also takes what no browser sends (non-ASCII text)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 async def _logged_in(request: Request, db: AsyncSession) -> cs.ConsoleSession | None:
@@ -102,7 +107,7 @@ async def _checked_form(request: Request, member: Member) -> FormData:
     """The posted form, once its CSRF token matched the session's (else 403)."""
     form = await request.form()
     given = form.get("csrf")
-    if not isinstance(given, str) or not hmac.compare_digest(given, member.csrf):
+    if not isinstance(given, str) or not _same(given, member.csrf):
         raise CsrfRefused()
     return form
 
@@ -154,18 +159,14 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
     session = cs.read(request)
     form = await request.form()
     given = form.get("csrf")
-    if (
-        session is None
-        or not isinstance(given, str)
-        or not hmac.compare_digest(given, session.csrf)
-    ):
+    if session is None or not isinstance(given, str) or not _same(given, session.csrf):
         raise CsrfRefused()
     name = form.get("name")
     password = form.get("password")
     name = name.strip() if isinstance(name, str) else ""
-    password = password.strip() if isinstance(password, str) else ""
+    password = password if isinstance(password, str) else ""  # a password is taken as typed
     user = None
-    if not name and password and cs.check_api_token(request, password):
+    if not name and password and cs.check_api_token(request, password.strip()):
         user = cs.admin_user(request)
     elif name and password:
         found = await authenticate(db, name, password[:MAX_PASSWORD])
