@@ -128,7 +128,7 @@ async def test_a_show_created_through_the_form_is_stored_and_needs_the_csrf_toke
         "starts_at": "2026-11-26T19:00",
         "ends_at": "2026-11-26T20:00",
         "stream_url": "https://youtube.com/live/abc",
-        "products": "ganada/pear 15,000\napple-5kg",
+        "products": "ganada/pear ₩15,000\napple-5kg",
         "sold_out_updates": "on",
     }
     assert (await api.post("/console/shows", data=form)).status_code == 403
@@ -157,8 +157,9 @@ async def test_a_show_created_through_the_form_is_stored_and_needs_the_csrf_toke
     backwards = {**form, "csrf": csrf, "ends_at": "2026-11-26T18:00", "title": "바뀐 제목"}
     refused = await api.post(f"/console/shows/{show_id}", data=backwards)
     assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
-    unknown = {**form, "csrf": csrf, "products": "ganada/durian"}
-    assert (await api.post(f"/console/shows/{show_id}", data=unknown)).status_code == 422
+    for products in ("ganada/durian", "ganada/pear ²", "ganada/pear 1 2"):
+        bad = {**form, "csrf": csrf, "products": products}
+        assert (await api.post(f"/console/shows/{show_id}", data=bad)).status_code == 422
     async with sessionmaker() as session:
         unchanged = await get_show(session, show_id)
         assert unchanged.title == form["title"] and len(unchanged.featured) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import re
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -240,7 +241,11 @@ async def calendar(
     try:
         upcoming = await list_shows(session, market=market or None, ending_after=now, limit=200)
         recent = await list_shows(
-            session, market=market or None, starts_from=now - timedelta(days=30), starts_until=now
+            session,
+            market=market or None,
+            starts_from=now - timedelta(days=30),
+            starts_until=now,
+            limit=500,
         )
     except NotFound:
         return RedirectResponse("/console", status_code=303)
@@ -306,14 +311,17 @@ def _parse_show_form(form: FormData) -> ShowForm:
     return ShowForm(
         organiser=_field(form, "organiser", 60),
         title=_field(form, "title", 1000),
-        description=_field(form, "description", 4000),
+        description=_field(form, "description", 20000),
         starts_at=_field(form, "starts_at", 40),
         ends_at=_field(form, "ends_at", 40),
         stream_url=_field(form, "stream_url", 1000),
         cover_url=_field(form, "cover_url", 1000),
         sold_out_updates=form.get("sold_out_updates") == "on",
-        products=_field(form, "products", 10000),
+        products=_field(form, "products", 20000),
     )
+
+
+_PRICE = re.compile(r"[0-9]{1,12}")
 
 
 def _parse_featured(text: str) -> list[FeaturedInput]:
@@ -324,7 +332,9 @@ def _parse_featured(text: str) -> list[FeaturedInput]:
         parts = raw.replace(",", "").split()
         if not parts:
             continue
-        if len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        if len(parts) == 2:  # "29000", "₩29000" or "29000원"
+            parts[1] = parts[1].removeprefix("₩").removesuffix("원")
+        if len(parts) > 2 or (len(parts) == 2 and not _PRICE.fullmatch(parts[1])):
             raise InvalidInput(f"line {number}: write shop/sku and a price", field="products")
         shop, _, sku = parts[0].rpartition("/")
         live_price = int(parts[1]) if len(parts) == 2 else None
@@ -335,6 +345,8 @@ def _parse_featured(text: str) -> list[FeaturedInput]:
 def _show_fields(form: ShowForm) -> dict[str, Any]:
     if not 1 <= len(form.title) <= 200:
         raise InvalidInput("the title is 1 to 200 characters", field="title")
+    if len(form.description) > 4000:
+        raise InvalidInput("the description is at most 4,000 characters", field="description")
     for name in ("stream_url", "cover_url"):
         if len(getattr(form, name)) > 500:
             raise InvalidInput("at most 500 characters", field=name)
@@ -395,6 +407,7 @@ def _error_text(text: ConsoleText, error: DomainError) -> str:
     _ = text.gettext
     labels = {
         "title": _("Title"),
+        "description": _("Description"),
         "organiser": _("Shop or market"),
         "starts_at": _("Starts"),
         "ends_at": _("Ends"),
