@@ -73,6 +73,8 @@ async def test_every_console_page_needs_a_login_and_a_wrong_token_is_refused(
 
     csrf = await _log_in(api)
     assert (await api.get("/console/broadcasts/1/progress.json")).status_code == 404
+    assert (await api.get("/console/shows/99999999999999999999")).status_code == 422
+    assert (await api.get("/console/shows/12345")).status_code == 404
     # a forged cookie is no login
     forged = api.cookies.get("livecart_console", path="/console") or ""
     body, _, signature = forged.partition(".")

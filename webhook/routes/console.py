@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,8 @@ from webhook.console_views import Bar, ConsoleText, Part, bar_chart, render, sta
 from webhook.deps import ContextDep, NowDep, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+ShowId = Annotated[int, Path(ge=1, le=2**53)]
+BroadcastId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class LoginRequired(Exception):
@@ -481,7 +483,7 @@ async def _show_or_none(session: AsyncSession, show_id: int) -> Show | None:
 
 @router.get("/shows/{show_id}/edit")
 async def edit_show(
-    request: Request, show_id: int, member: Member, session: SessionDep
+    request: Request, show_id: ShowId, member: Member, session: SessionDep
 ) -> Response:
     show = await _show_or_none(session, show_id)
     if show is None:
@@ -492,7 +494,7 @@ async def edit_show(
 @router.post("/shows/{show_id}")
 async def update_show(
     request: Request,
-    show_id: int,
+    show_id: ShowId,
     member: Member,
     form: Form,
     session: SessionDep,
@@ -550,7 +552,7 @@ def _hour_label(at: datetime, text: ConsoleText) -> str:
 @router.get("/shows/{show_id}")
 async def show_page(
     request: Request,
-    show_id: int,
+    show_id: ShowId,
     member: Member,
     session: SessionDep,
     ctx: ContextDep,
@@ -653,7 +655,7 @@ def _csv_response(rows: list[list[Any]], filename: str) -> Response:
 
 @router.get("/shows/{show_id}/orders.csv")
 async def show_orders_csv(
-    request: Request, show_id: int, member: Member, session: SessionDep
+    request: Request, show_id: ShowId, member: Member, session: SessionDep
 ) -> Response:
     """Every line of the show's orders: one row per order line."""
     show = await _show_or_none(session, show_id)
@@ -696,7 +698,7 @@ async def show_orders_csv(
 
 @router.get("/shows/{show_id}/figures.csv")
 async def show_figures_csv(
-    request: Request, show_id: int, member: Member, session: SessionDep
+    request: Request, show_id: ShowId, member: Member, session: SessionDep
 ) -> Response:
     """The chart series as rows: series, local time, value."""
     show = await _show_or_none(session, show_id)
@@ -855,7 +857,7 @@ async def _scope_label(session: AsyncSession, broadcast: Broadcast) -> str:
 @router.get("/broadcasts/{broadcast_id}")
 async def broadcast_page(
     request: Request,
-    broadcast_id: int,
+    broadcast_id: BroadcastId,
     member: Member,
     session: SessionDep,
     ctx: ContextDep,
@@ -902,7 +904,7 @@ def _progress(broadcast: Broadcast, stats: Any) -> dict[str, Any]:
 @router.post("/broadcasts/{broadcast_id}/confirm")
 async def confirm(
     request: Request,
-    broadcast_id: int,
+    broadcast_id: BroadcastId,
     member: Member,
     form: Form,
     session: SessionDep,
@@ -942,7 +944,7 @@ async def _refuse(request: Request, member: cs.ConsoleSession, broadcast_id: int
 @router.post("/broadcasts/{broadcast_id}/cancel")
 async def cancel(
     request: Request,
-    broadcast_id: int,
+    broadcast_id: BroadcastId,
     member: Member,
     form: Form,
     session: SessionDep,
@@ -957,7 +959,7 @@ async def cancel(
 
 
 @router.get("/broadcasts/{broadcast_id}/progress.json")
-async def progress(broadcast_id: int, member: MemberApi, session: SessionDep) -> Response:
+async def progress(broadcast_id: BroadcastId, member: MemberApi, session: SessionDep) -> Response:
     """The counters the broadcast page polls while it goes out."""
     broadcast = await _broadcast_or_none(session, broadcast_id)
     if broadcast is None:
