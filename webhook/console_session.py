@@ -10,6 +10,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -138,3 +141,42 @@ def check_api_token(request: Request, given: str) -> bool:
     ctx: WebContext = request.app.state.ctx
     expected = ctx.api_token
     return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
+
+
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_FAILURE_WINDOW_SECONDS = 300.0
+
+
+class LoginThrottle:
+    """At most 10 failed logins per client address in 5 minutes, then 429 until the oldest
+    failure ages out. Per process: it slows guessing; the long token and scrypt do the rest."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str) -> deque[float]:
+        now = self._clock()
+        failures = self._failures.get(client, deque())
+        while failures and failures[0] <= now - LOGIN_FAILURE_WINDOW_SECONDS:
+            failures.popleft()
+        return failures
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= LOGIN_FAILURES_ALLOWED
+
+    def failed(self, client: str) -> None:
+        if len(self._failures) > 10_000:  # many addresses: forget the idle ones
+            for key in [k for k in self._failures if not self._recent(k)]:
+                del self._failures[key]
+        failures = self._recent(client)
+        failures.append(self._clock())
+        self._failures[client] = failures
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    state = request.app.state
+    if getattr(state, "console_login_throttle", None) is None:
+        state.console_login_throttle = LoginThrottle()
+    throttle: LoginThrottle = state.console_login_throttle
+    return throttle

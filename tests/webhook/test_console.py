@@ -300,3 +300,13 @@ async def test_a_show_s_charts_and_csv_match_the_database(
         ("pear", "1", "20000"),
     ]
     assert table[0]["placed_at"].startswith("2026-11-26T19:05")
+
+
+async def test_logins_stop_after_ten_wrong_tries_from_one_address(api: httpx.AsyncClient) -> None:
+    login = await api.get("/console/login")
+    for _try in range(10):
+        wrong = await api.post("/console/login", data={"csrf": _csrf(login), "password": "guess"})
+        assert wrong.status_code == 401
+    right = await api.post("/console/login", data={"csrf": _csrf(login), "password": API_TOKEN})
+    assert right.status_code == 429 and 'role="alert"' in right.text
+    assert (await api.get("/console")).status_code == 303

@@ -164,6 +164,18 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
     given = form.get("csrf")
     if session is None or not isinstance(given, str) or not _same(given, session.csrf):
         raise CsrfRefused()
+    throttle = cs.login_throttle(request)
+    client = request.client.host if request.client else ""
+    if throttle.blocked(client):
+        text = ConsoleText(session.lang)
+        return render(
+            request,
+            "console/login.html",
+            session,
+            status_code=429,
+            error=text.gettext("Too many wrong tries. Please wait five minutes and try again."),
+            name="",
+        )
     name = form.get("name")
     password = form.get("password")
     name = name.strip() if isinstance(name, str) else ""
@@ -176,6 +188,7 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
         if found is not None:
             user = f"user:{found.id}:{hash_fingerprint(found)}"
     if user is None:
+        throttle.failed(client)
         text = ConsoleText(session.lang)
         return render(
             request,
