@@ -284,10 +284,10 @@ async def test_a_show_s_charts_and_csv_match_the_database(
         ("2026-11-26T19:00:00", 1)
     ]
     assert [(h.isoformat(), n, r) for h, n, r in figures.orders_by_hour] == [
-        ("2026-11-26T19:00:00", 1, 40000),
+        ("2026-11-26T19:00:00", 1, 30000),  # two at the live price, on air
         ("2026-11-26T20:00:00", 1, 20000),
     ]
-    assert [(p.sku, p.units, p.revenue) for p in figures.top_products] == [("pear", 3, 60000)]
+    assert [(p.sku, p.units, p.revenue) for p in figures.top_products] == [("pear", 3, 50000)]
 
     await _log_in(api)
     page = await api.get("/console/shows/7")
@@ -296,7 +296,7 @@ async def test_a_show_s_charts_and_csv_match_the_database(
     assert exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert [(r["sku"], r["quantity"], r["line_total"]) for r in table] == [
-        ("pear", "2", "40000"),
+        ("pear", "2", "30000"),
         ("pear", "1", "20000"),
     ]
     assert table[0]["placed_at"].startswith("2026-11-26T19:05")
