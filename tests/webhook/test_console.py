@@ -222,6 +222,21 @@ async def test_a_broadcast_composed_in_the_console_is_previewed_sent_once_and_fo
     )
     assert 'data-counter="sent">1<' in (await api.get(page_url)).text
 
+    later = await api.post(
+        "/console/broadcasts",
+        data={"csrf": csrf, "scope": f"market:{market.slug}", "segment": "ordered_before",
+              "language": "ko", "text": "내일 또 만나요"},
+    )  # fmt: skip
+    later_url = later.headers["location"]
+    past = {"csrf": csrf, "when": "later", "send_at": "2026-11-25T08:00"}  # 08:00 in Seoul
+    assert (await api.post(f"{later_url}/confirm", data=past)).status_code == 422
+    tomorrow = {"csrf": csrf, "when": "later", "send_at": "2026-11-26T19:00"}
+    assert (await api.post(f"{later_url}/confirm", data=tomorrow)).status_code == 303
+    scheduled = await api.get(later_url)
+    assert "2026년 11월 26일 오후 7:00" in scheduled.text
+    assert (await api.post(f"{later_url}/cancel", data={"csrf": csrf})).status_code == 303
+    assert (await api.get(f"{later_url}/progress.json")).json()["status"] == "cancelled"
+
 
 async def test_a_show_s_charts_and_csv_match_the_database(
     api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
