@@ -249,18 +249,18 @@ async def show_figures(session: AsyncSession, show: Show) -> ShowFigures:
     figures.reminders = await _reminders(session, show)
     figures.stream_clickers_by_hour = await _stream_clickers_by_hour(session, show, zone)
     lines = await show_order_lines(session, show)
-    per_hour: dict[datetime, tuple[set[str], int]] = {}
-    counted: set[str] = set()
-    for line in lines:
-        codes, revenue = per_hour.setdefault(_hour(line.placed_at, zone), (set(), 0))
-        if line.code not in counted:
-            counted.add(line.code)
-            codes.add(line.code)
-            per_hour[_hour(line.placed_at, zone)] = (codes, revenue + line.order_total)
+    orders: Counter[datetime] = Counter()
+    revenue: Counter[datetime] = Counter()
+    seen: set[str] = set()
+    for line in lines:  # every line of an order carries the order's time and total
+        if line.code in seen:
+            continue
+        seen.add(line.code)
+        hour = _hour(line.placed_at, zone)
+        orders[hour] += 1
+        revenue[hour] += line.order_total
         figures.currency = line.currency
-    figures.orders_by_hour = [
-        (hour, len(codes), revenue) for hour, (codes, revenue) in sorted(per_hour.items())
-    ]
+    figures.orders_by_hour = [(hour, orders[hour], revenue[hour]) for hour in sorted(orders)]
     featured = {item.product_id for item in show.featured}
     units: Counter[tuple[str, str]] = Counter()
     revenue_of: Counter[tuple[str, str]] = Counter()
