@@ -624,6 +624,17 @@ class CampaignStaff(Base):
     market: Mapped[Market] = relationship()
 
 
+class ConsoleUser(Timestamped, Base):
+    """A campaign-team member who logs in to the web console with a name and a password
+    (stored as a salted scrypt hash, never as given)."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+
 class Broadcast(Timestamped, Base):
     """A one-off message to a segment of opted-in customers, previewed and confirmed first."""
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -75,6 +75,13 @@ async def get_show(session: AsyncSession, show_id: int) -> Show:
     if show is None:
         raise NotFound("show", show_id)
     return show
+
+
+async def next_show_id(session: AsyncSession) -> int:
+    """An id no show has yet (for shows created in the console rather than by a REST client
+    that picks its own ids)."""
+    highest = await session.scalar(select(func.max(Show.id)))
+    return int(highest or 0) + 1
 
 
 async def upsert_show(

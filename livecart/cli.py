@@ -42,6 +42,10 @@ campaign_app = typer.Typer(
     help="Campaign teams: who may run a market's shows.", no_args_is_help=True
 )
 app.add_typer(campaign_app, name="campaign")
+console_app = typer.Typer(
+    help="The campaign console's users (name and password).", no_args_is_help=True
+)
+app.add_typer(console_app, name="console")
 
 # soft_wrap: one message stays one line when output goes to a pipe, a log or systemd
 err = Console(stderr=True, soft_wrap=True)
@@ -445,6 +449,58 @@ def campaign_staff_list(market: str) -> None:
 
     for user_id, name in _with_session(settings, work) or []:
         sys.stdout.write(f"{user_id}\t{name}\n")  # tab-separated for scripts
+
+
+@console_app.command("user-add")
+def console_user_add(
+    name: Annotated[str, typer.Argument(help="the login name: a-z, 0-9, '.', '_', '-'")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a console user, or set a new password for one (their old sessions end)."""
+    from catalog.console_users import set_console_user
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        _user, created = await set_console_user(session, name, password, now=now)
+        return created
+
+    created = _with_session(settings, work)
+    out.print(f"{name} {'added' if created else 'has a new password'}", highlight=False)
+
+
+@console_app.command("user-remove")
+def console_user_remove(name: str) -> None:
+    """Remove a console user; their sessions end at once."""
+    from catalog.console_users import remove_console_user
+
+    settings = _settings()
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        await remove_console_user(session, name)
+
+    _with_session(settings, work)
+    out.print(f"{name} removed", highlight=False)
+
+
+@console_app.command("user-list")
+def console_user_list() -> None:
+    """Console users, one name a line."""
+    from catalog.console_users import list_console_users
+
+    settings = _settings()
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return [user.name for user in await list_console_users(session)]
+
+    for name in _with_session(settings, work) or []:
+        sys.stdout.write(f"{name}\n")
 
 
 def _safe_url(url: str) -> str:

@@ -84,6 +84,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         f"  market seeded: {summary.created + summary.updated} products "
         f"({', '.join(demo_shop_details())})\n"
         f"  REST API: {base}/docs  (Authorization: Bearer {api_token})\n"
+        f"  campaign console: {base}/console  (log in with the API token above)\n"
         f"  Telegram simulator: {base}/sim  (control API under {base}/sim/control)\n"
         f"  payments: a fake PortOne at {base}/fake-portone (pay pages {settings.public_base_url}"
         "/pay/...; no account, no money)\n"

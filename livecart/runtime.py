@@ -102,6 +102,8 @@ async def build_runtime(
         public_base_url=settings.public_base_url,
         metrics_token=_secret(settings.metrics_token),
         readiness_checks=readiness_checks(settings),
+        console_secret=_secret(settings.console_secret),
+        reminder_offsets=tuple(settings.reminder_offset_seconds),
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     send_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # how often reminders, scheduled broadcasts and sold-out updates are looked for
     campaign_interval_seconds: float = Field(default=5.0, gt=0, le=600)
+    # signs the campaign console's session cookies (derived from API_TOKEN when unset)
+    console_secret: SecretStr | None = None
 
     @field_validator("reminder_offsets")
     @classmethod
@@ -128,7 +130,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("api_token", "webhook_secret", "bot_token", "metrics_token")
+    @field_validator("api_token", "webhook_secret", "bot_token", "metrics_token", "console_secret")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -45,7 +45,9 @@ def test_the_template_holds_every_message_in_the_code() -> None:
     found: set[str] = set()
     for folder in ("bot", "webhook", "livecart"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            root / folder, method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS
+            root / folder,
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords=DEFAULT_KEYWORDS,
         ):
             found.add(message if isinstance(message, str) else message[0])
     assert found == _template_ids(), "run `make locales-update` and translate what is new"

@@ -27,6 +27,7 @@ from webhook.routes import (
     vendors,
     webhook_endpoints,
 )
+from webhook.routes.console import install_console
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -56,6 +57,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(payments.router)
     app.include_router(pay.router)
+    install_console(app)
     return app
 
 

@@ -46,6 +46,10 @@ class WebContext:
     # where customers reach livecart (links, QR codes, PortOne's redirect); the request's own
     # address when unset
     public_base_url: str | None = None
+    # the campaign console: signs its session cookies (None: derived from api_token);
+    # when show reminders go out, seconds before the start (LIVECART_REMINDER_OFFSETS)
+    console_secret: str | None = None
+    reminder_offsets: tuple[int, ...] = (86400, 600, 0)
     # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
     portone_timeout_seconds: float = 10.0
 

@@ -95,13 +95,16 @@ class LivecartCli:
         env.update(extra)
         return env
 
-    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, stdin: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "livecart.cli", *args],
             cwd=self.home,
             env=self.environment(**env),
             capture_output=True,
             text=True,
+            input=stdin,
             encoding="utf-8",
             timeout=COMMAND_TIMEOUT,
             check=False,
