@@ -194,6 +194,8 @@ def render_demo_page(lang: str, simulator_path: str) -> str:
     other_label = "English" if other == "en" else "한국어"
     phones = "\n".join(_phone_html(phone, _) for phone in config["phones"])  # type: ignore[attr-defined]
     title = _("livecart demo: three phones, one bot")
+    api_label = _("REST API")
+    simulator_label = _("Simulator control API")
     intro = _(
         "Each phone is a chat with the same bot, running on this computer with a simulated "
         "Telegram. Order as the customer, pay on the demo payment page (no money moves), and "
@@ -213,8 +215,8 @@ def render_demo_page(lang: str, simulator_path: str) -> str:
   <p>{e(intro)}</p>
   <p class="page-links">
     <a href="/demo?lang={e(other)}" lang="{e(other)}" hreflang="{e(other)}">{e(other_label)}</a>
-    <a href="/docs">{e(_("REST API"))}</a>
-    <a href="{e(simulator_path)}/control/docs">{e(_("Simulator control API"))}</a>
+    <a href="/docs">{e(api_label)}</a>
+    <a href="{e(simulator_path)}/control/docs">{e(simulator_label)}</a>
   </p>
   <p id="connection" class="connection" role="status" aria-live="polite"></p>
 </header>
@@ -230,6 +232,9 @@ def render_demo_page(lang: str, simulator_path: str) -> str:
 def _phone_html(phone: dict[str, object], _: Callable[[str], str]) -> str:
     e = html.escape
     role = e(str(phone["role"]))
+    chat_label = _("Chat with the bot")
+    message_label = _("Message")
+    send_label = _("Send")
     shortcuts = "".join(
         f'<button type="button" class="shortcut" data-text="{e(str(item["text"]))}">'
         f"{e(str(item['label']))}</button>"
@@ -242,14 +247,14 @@ def _phone_html(phone: dict[str, object], _: Callable[[str], str]) -> str:
     <p class="phone-caption">{e(str(phone["caption"]))}</p>
     <div class="shortcuts">{shortcuts}</div>
   </header>
-  <ol class="chat" aria-live="polite" aria-label="{e(_("Chat with the bot"))}"></ol>
+  <ol class="chat" aria-live="polite" aria-label="{e(chat_label)}"></ol>
   <p class="toast" role="status" aria-live="assertive"></p>
   <div class="reply-keyboard" hidden></div>
   <form class="composer">
-    <label class="visually-hidden" for="input-{role}">{e(_("Message"))}</label>
+    <label class="visually-hidden" for="input-{role}">{e(message_label)}</label>
     <input id="input-{role}" name="text" autocomplete="off" maxlength="4096"
-      placeholder="{e(_("Message"))}">
-    <button type="submit">{e(_("Send"))}</button>
+      placeholder="{e(message_label)}">
+    <button type="submit">{e(send_label)}</button>
   </form>
 </section>"""
 

@@ -186,7 +186,7 @@
     if (message.photo_file_id) {
       var image = el("img", "photo");
       image.src = control + "/files/" + encodeURIComponent(message.photo_file_id);
-      image.alt = message.plain_caption || T.photo;
+      image.alt = T.photo; // the caption follows as text
       node.appendChild(image);
     }
     if (message.document_file_id) {
