@@ -89,7 +89,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
     runtime.app.mount("/sim", create_simulator_app(simulator))
     runtime.app.mount("/fake-portone", portone.app())
     runtime.shutdown_hooks.append(simulator.aclose)
-    customer = simulator.create_user(first_name="김영희", language_code="ko")
+    customer = DEMO_PHONES[0]
     console.print(
         f"[bold]livecart demo[/] on {base}\n"
         f"  chat page: {base}/demo  (a customer, a vendor and a campaign staff member)\n"
@@ -99,10 +99,10 @@ async def run_demo(settings: Settings, console: Console) -> None:
         f"  Telegram simulator: {base}/sim  (control API under {base}/sim/control)\n"
         f"  payments: a fake PortOne at {base}/fake-portone (pay pages {settings.public_base_url}"
         "/pay/...; no account, no money)\n"
-        f"  a customer to play: user id {customer.id}; for example:\n"
-        f"    curl -s -X POST {base}/sim/control/users/{customer.id}/text "
+        f"  the page's customer is user id {customer.user_id}; without the page, for example:\n"
+        f"    curl -s -X POST {base}/sim/control/users/{customer.user_id}/text "
         f"-H 'content-type: application/json' -d '{{\"text\": \"/start shop_ganada-fruit\"}}'\n"
-        f"    curl -s {base}/sim/control/chats/{customer.id}/messages\n"
+        f"    curl -s {base}/sim/control/chats/{customer.user_id}/messages\n"
         "  Ctrl-C stops it.",
         highlight=False,
     )

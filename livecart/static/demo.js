@@ -187,6 +187,10 @@
       var image = el("img", "photo");
       image.src = control + "/files/" + encodeURIComponent(message.photo_file_id);
       image.alt = T.photo; // the caption follows as text
+      var chat = this.chat;
+      image.addEventListener("load", function () {
+        if (chat.lastElementChild === node) chat.scrollTop = chat.scrollHeight;
+      });
       node.appendChild(image);
     }
     if (message.document_file_id) {
