@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := locales
+# The suite runs on two processes (pytest-xdist): CI has 2 CPUs and most tests wait on I/O.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo run screenshots test lint typecheck pytest browser bench lock locales-extract locales-update locales-compile clean
 
@@ -30,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict catalog/
 
 pytest: $(STAMP) locales-compile browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

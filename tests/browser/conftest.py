@@ -47,9 +47,14 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    """One headless Chromium for the session; each test gets its own context (cookies, storage)."""
+    """One headless Chromium per test module; each test gets its own context (cookies, storage).
+
+    Module scope, not session: while Playwright's sync API is alive its event loop counts as
+    running in this thread, and the async tests that follow (pytest-asyncio) could not start.
+    Browser tests are plain (sync) functions.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -271,6 +271,7 @@ async def test_a_provider_timeout_answers_503_so_portone_retries_and_the_retry_p
     assert first.status_code == 503
     assert (await record(sessionmaker, order)).order_status is OrderStatus.PENDING_PAYMENT
     portone.delay_seconds = 0.0
+    payment_context.portone_timeout_seconds = 10.0  # PortOne is back; a loaded CI is no timeout
     retry = await post(http, webhook(payment.provider_payment_id, msg_id=msg_id))
     assert retry.json()["outcome"] == "order_paid"
 
