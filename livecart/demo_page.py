@@ -248,7 +248,7 @@ def _phone_html(phone: dict[str, object], _: Callable[[str], str]) -> str:
     <div class="shortcuts">{shortcuts}</div>
   </header>
   <ol class="chat" aria-live="polite" aria-label="{e(chat_label)}"></ol>
-  <p class="toast" role="status" aria-live="assertive"></p>
+  <p class="toast" role="status"></p>
   <div class="reply-keyboard" hidden></div>
   <form class="composer">
     <label class="visually-hidden" for="input-{role}">{e(message_label)}</label>

@@ -53,6 +53,16 @@
     var fragment = document.createDocumentFragment();
     if (!text) return fragment;
     var list = (entities || []).filter(function (e) { return e.length > 0 && TAGS[e.type]; });
+    // Telegram apps turn a bare address into a link even when the bot sent plain text
+    var bare = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g, found;
+    while ((found = bare.exec(text)) !== null) {
+      var at = found.index, length = found[0].length;
+      var covered = list.some(function (e) {
+        return (e.type === "url" || e.type === "text_link") &&
+          e.offset < at + length && at < e.offset + e.length;
+      });
+      if (!covered) list.push({ type: "url", offset: at, length: length });
+    }
     var cuts = [0, text.length];
     list.forEach(function (e) { cuts.push(e.offset, e.offset + e.length); });
     cuts = cuts.filter(function (c, i) { return cuts.indexOf(c) === i && c <= text.length; });

@@ -7,7 +7,10 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from livecart.demo_page import DEMO_PHONES
 from tests.browser.conftest import DemoServer
+
+CUSTOMER_ID = DEMO_PHONES[0].user_id
 
 
 def last_bot_message(phone: Locator) -> Locator:
@@ -65,3 +68,47 @@ def test_a_customer_orders_and_pays_on_the_demo_page_and_the_vendor_phone_gets_t
     customer.get_by_role("button", name="언어 바꾸기").click()
     last_bot_message(customer).get_by_role("button", name="English").click()
     expect(customer.locator(".chat")).to_contain_text("Language set: English.")
+
+    # (sharing the running demo, which takes longer to start than this check takes to run)
+    check_bot_text_is_shown_with_its_formatting_and_links_and_never_as_markup(
+        page.context.new_page(), demo
+    )
+
+
+def check_bot_text_is_shown_with_its_formatting_and_links_and_never_as_markup(
+    page: Page, demo: DemoServer
+) -> None:
+    """What a bot sends is rendered from its parsed text and entities, as text nodes (the
+    customer's chat is replaced by one made-up message, in this page only)."""
+    text = "주문 ABC 완료 <img src=x onerror=alert(1)>\n영수증: https://example.kr/r/1."
+    message = {
+        "message_id": 1,
+        "chat_id": CUSTOMER_ID,
+        "from_bot": True,
+        "plain_text": text,
+        "entities": [{"type": "bold", "offset": 3, "length": 3}],
+        "reply_markup": {
+            "inline_keyboard": [
+                [
+                    {
+                        "text": "가게 열기",
+                        "url": "https://t.me/livecart_demo_bot?start=shop_ganada-fruit",
+                    }
+                ]
+            ]
+        },
+        "edits": 0,
+    }
+    page.route(
+        f"**/sim/control/chats/{CUSTOMER_ID}/messages",
+        lambda route: route.fulfill(json=[message]),
+    )
+    page.goto(f"{demo.base_url}/demo")
+    shown = page.locator("#phone-customer .message.from-bot")
+    expect(shown.locator("strong")).to_have_text("ABC")
+    expect(shown).to_contain_text("<img src=x onerror=alert(1)>")
+    assert shown.locator("img").count() == 0
+    link = shown.get_by_role("link", name="https://example.kr/r/1")
+    expect(link).to_have_attribute("target", "_blank")
+    # a deep link to the bot is a button that opens it in this chat, as Telegram does
+    expect(shown.get_by_role("button", name="가게 열기")).to_be_visible()
