@@ -43,7 +43,12 @@ async def seed_demo_market(session: AsyncSession, *, now: datetime) -> ImportSum
 
 async def run_demo(settings: Settings, console: Console) -> None:
     """Start the simulator on the HTTP port's /sim path, seed the market, run the bot."""
-    from livecart.demo_page import DEMO_PHONES, build_demo_router, seed_demo_people
+    from livecart.demo_page import (
+        DEMO_PHONES,
+        build_demo_router,
+        seed_demo_people,
+        seed_demo_show,
+    )
     from livecart.fake_portone import FakePortOne
     from livecart.runtime import build_runtime, prepare_database, serve
     from livecart.simulator import Simulator, create_simulator_app
@@ -77,6 +82,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
         now = runtime.services.clock.now()
         summary = await seed_demo_market(session, now=now)
         await seed_demo_people(session, now=now)
+        await seed_demo_show(session, now=now)
         await session.commit()
     for phone in DEMO_PHONES:
         simulator.create_user(

@@ -14,21 +14,26 @@ import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.campaign_staff import add_staff
+from catalog.models import Show
 from catalog.shops import get_shop
+from catalog.shows import FeaturedInput, upsert_show
 from catalog.vendors import create_invite, redeem_invite, vendor_of
 from webhook.pay_pages import translations
 
 PAGE_LANGUAGES = ("ko", "en")
 DEMO_MARKET = "gwangjang"
 DEMO_SHOP = "ganada-fruit"
+DEMO_SHOW_ID = 1
+DEMO_TIMEZONE = "Asia/Seoul"
 
 
 def N_(message: str) -> str:
@@ -127,6 +132,33 @@ async def seed_demo_people(session: AsyncSession, *, now: datetime, invite_hours
         )
     staff = by_role["staff"]
     await add_staff(session, DEMO_MARKET, staff.user_id, name=staff.first_name, now=now)
+
+
+async def seed_demo_show(session: AsyncSession, *, now: datetime) -> None:
+    """A market show tomorrow evening, so the staff phone's /campaign and the customer's
+    upcoming shows have something to show; a show the demo already has is left alone."""
+    if await session.get(Show, DEMO_SHOW_ID) is not None:
+        return
+    tomorrow = now.astimezone(ZoneInfo(DEMO_TIMEZONE)).date() + timedelta(days=1)
+    starts_at = datetime.combine(tomorrow, time(19, 0))  # wall-clock time in Seoul
+    await upsert_show(
+        session,
+        DEMO_SHOW_ID,
+        now=now,
+        fields={
+            "market": DEMO_MARKET,
+            "title": "광장시장 저녁 장터 라이브",
+            "description": "사과, 빈대떡, 멸치를 방송 가격으로 만나요.",
+            "starts_at": starts_at,
+            "ends_at": starts_at + timedelta(minutes=90),
+            "timezone": DEMO_TIMEZONE,
+        },
+        featured=[
+            FeaturedInput(sku="apple-5kg", shop=DEMO_SHOP),
+            FeaturedInput(sku="bindaetteok", shop="sunhee-bindae"),
+            FeaturedInput(sku="anchovy-1-5kg", shop="park-dried-fish"),
+        ],
+    )
 
 
 def page_language(lang: str | None) -> str:

@@ -63,14 +63,20 @@ def play_the_story(page: Page, base_url: str) -> None:
 
 
 def shoot_console(page: Page, base_url: str, api_token: str) -> bool:
-    """Log in to /console with the API token and take its picture; False if there is none."""
+    """Log in to /console with the API token (no name) and take its picture; False if the
+    server has no console."""
     if httpx.get(f"{base_url}/console/login", follow_redirects=True).status_code == 404:
         return False
     page.goto(f"{base_url}/console/login")
-    form = page.locator("form").first
-    form.locator("input:not([type=hidden])").first.fill(api_token)
-    form.locator("button, input[type=submit]").first.click()
+    form = page.locator('form[action="/console/login"]')
+    secret = form.locator("input[type=password]")
+    if secret.count() == 0:  # a login form with the token as its only field
+        secret = form.locator("input:not([type=hidden])")
+    secret.first.fill(api_token)
+    form.locator("button[type=submit], input[type=submit]").first.click()
     page.wait_for_load_state()
+    if page.url.rstrip("/").endswith("/console/login"):
+        raise RuntimeError(f"the console refused the demo's API token: {page.url}")
     page.wait_for_timeout(500)
     page.screenshot(path=str(OUT / "console.png"))
     return True

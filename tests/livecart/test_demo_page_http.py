@@ -18,8 +18,15 @@ from catalog.campaign_staff import staff_markets
 from catalog.clock import FrozenClock
 from catalog.models import Vendor, VendorInvite
 from catalog.shops import get_shop
+from catalog.shows import get_show, upcoming_shows
 from livecart.demo import seed_demo_market
-from livecart.demo_page import DEMO_PHONES, DEMO_SHOP, build_demo_router, seed_demo_people
+from livecart.demo_page import (
+    DEMO_PHONES,
+    DEMO_SHOP,
+    build_demo_router,
+    seed_demo_people,
+    seed_demo_show,
+)
 from livecart.simulator import Simulator, create_simulator_app
 
 PHONE_IDS = {phone.role: phone.user_id for phone in DEMO_PHONES}
@@ -113,21 +120,25 @@ async def test_what_the_page_calls_on_the_simulator_answers_for_the_phones(
     assert events.headers["content-type"].startswith("text/event-stream")
 
 
-async def test_seeding_makes_the_vendor_phone_an_owner_and_the_staff_phone_campaign_staff(
+async def test_seeding_makes_the_vendor_an_owner_the_staff_campaign_staff_and_a_show_tomorrow(
     sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     for _run in range(2):  # a demo database kept between runs is seeded again, unchanged
         async with sessionmaker() as session:
             await seed_demo_market(session, now=clock.now())
             await seed_demo_people(session, now=clock.now())
+            await seed_demo_show(session, now=clock.now())
             await session.commit()
     async with sessionmaker() as session:
         [vendor] = list(await session.scalars(select(Vendor)))
         invites = list(await session.scalars(select(VendorInvite)))
         markets = await staff_markets(session, PHONE_IDS["staff"])
         shop = await get_shop(session, DEMO_SHOP)
+        [show] = await upcoming_shows(session, now=clock.now())
+        featured = await get_show(session, show.id)
     assert vendor.telegram_user_id == PHONE_IDS["vendor"] == vendor.chat_id
     assert vendor.role == "owner"
     assert vendor.shop_id == shop.id
     assert len(invites) == 1 and invites[0].used_by_user_id == PHONE_IDS["vendor"]
     assert [market.slug for market in markets] == ["gwangjang"]
+    assert show.market_id == markets[0].id and len(featured.featured) == 3
