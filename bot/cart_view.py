@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -15,10 +17,10 @@ from catalog.shops import get_shop_by_id
 
 
 async def render_cart(
-    session: AsyncSession, customer: Customer, shop_id: int | None = None
+    session: AsyncSession, customer: Customer, shop_id: int | None = None, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Every button sets an absolute quantity, so a double tap changes nothing twice."""
-    lines = await cart_lines(session, customer)
+    lines = await cart_lines(session, customer, now=now)
     kb = InlineKeyboardBuilder()
     if not lines:
         kb.button(

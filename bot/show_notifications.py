@@ -61,13 +61,17 @@ async def stream_button(
 def featured_lines(show: Show) -> list[str]:
     """ "1. 배 · ₩15,000" for each featured product, in the show's order.
 
-    The price shown is the one an order is charged: a show's live price is stored (REST API)
-    but not yet applied at checkout, so it is not advertised either.
+    A live price is the one charged while the show is on air (catalog.pricing), so it is shown
+    with the usual price beside it: "1. 배 · ₩12,000 (live price, usually ₩15,000)".
     """
     lines = []
     for number, item in enumerate(featured_for_sale(show), start=1):
         product = item.product
         price = money(product.price, product.shop)
+        if item.live_price is not None and item.live_price != product.price:
+            price = _("{price} (live price, usually {usual})").format(
+                price=money(item.live_price, product.shop), usual=price
+            )
         sold_out = _(" (sold out)") if product.available <= 0 else ""
         lines.append(f"{number}. {product.name} · {price}{sold_out}")
     return lines

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import CartItem, Customer, Product, Shop
 from catalog.orders import MAX_LINE_QUANTITY
+from catalog.pricing import live_prices, price_of
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,11 @@ class CartLine:
     item_id: int
     product: Product
     quantity: int
+    unit_price: int  # the price in force now: a show's live price while it is on air
 
     @property
     def line_total(self) -> int:
-        return self.product.price * self.quantity
+        return self.unit_price * self.quantity
 
 
 async def set_cart_quantity(
@@ -89,9 +91,9 @@ async def add_to_cart(
 
 
 async def cart_lines(
-    session: AsyncSession, customer: Customer, shop: Shop | None = None
+    session: AsyncSession, customer: Customer, shop: Shop | None = None, *, now: datetime
 ) -> list[CartLine]:
-    """The cart's lines in the order they were added, optionally of one shop."""
+    """The cart's lines in the order they were added, optionally of one shop, priced at `now`."""
     query = (
         select(CartItem)
         .where(CartItem.customer_id == customer.id)
@@ -100,12 +102,17 @@ async def cart_lines(
     )
     if shop is not None:
         query = query.join(Product).where(Product.shop_id == shop.id)
-    items = await session.scalars(query)
     # a product the shop has hidden since is not offered any more (and can't block checkout)
+    items = [i for i in await session.scalars(query) if not i.product.is_hidden]
+    prices = await live_prices(session, (i.product_id for i in items), now)
     return [
-        CartLine(item_id=i.id, product=i.product, quantity=i.quantity)
+        CartLine(
+            item_id=i.id,
+            product=i.product,
+            quantity=i.quantity,
+            unit_price=price_of(i.product, prices),
+        )
         for i in items
-        if not i.product.is_hidden
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +32,7 @@ from catalog.order_status import (
     check_transition,
 )
 from catalog.outbox import enqueue_notification
+from catalog.pricing import live_prices, price_of
 from catalog.shops import seller_identity
 from catalog.stock import commit_reservation, release_reservation, reserve_stock, restock
 from catalog.webhook_events import emit_order_event, emit_stock_events
@@ -50,10 +51,11 @@ class RequestedLine:
 class PlannedLine:
     product: Product
     quantity: int
+    unit_price: int
 
     @property
     def line_total(self) -> int:
-        return self.product.price * self.quantity
+        return self.unit_price * self.quantity
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,12 @@ def plan_order(
     products: Iterable[Product],
     requested: Sequence[RequestedLine],
     fulfilment: Fulfilment,
+    prices: Mapping[int, int] | None = None,
 ) -> OrderPlan:
     """Merge repeated products, check quantities and products, and price the order.
 
-    Guarantees: every line is a visible product of `shop` with 1..999 units.
+    `prices` are the live prices in force (catalog.pricing); other products cost their list
+    price. Guarantees: every line is a visible product of `shop` with 1..999 units.
     """
     if not requested:
         raise InvalidInput("an order needs at least one line", field="lines")
@@ -98,7 +102,11 @@ def plan_order(
             raise NotFound("product", product_id)
         if quantity > MAX_LINE_QUANTITY:
             raise InvalidInput(f"at most {MAX_LINE_QUANTITY} of one product", field="quantity")
-        planned.append(PlannedLine(product=product, quantity=quantity))
+        planned.append(
+            PlannedLine(
+                product=product, quantity=quantity, unit_price=price_of(product, prices or {})
+            )
+        )
     if fulfilment is Fulfilment.DELIVERY and not shop.delivery_available:
         raise InvalidInput("this shop does not deliver", field="fulfilment")
     if fulfilment is Fulfilment.PICKUP and not shop.pickup_available:
@@ -185,7 +193,8 @@ async def place_order(
         raise InvalidInput("delivery needs an address", field="address")
     product_ids = [line.product_id for line in lines]
     products = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
-    plan = plan_order(shop, products, lines, fulfilment)
+    prices = await live_prices(session, product_ids, now)
+    plan = plan_order(shop, products, lines, fulfilment, prices)
     # The stock rows are the contended ones: everything else is written first, so their locks
     # are held only from the reservation to the commit.
     async with session.begin_nested():
@@ -217,7 +226,7 @@ async def place_order(
                 sku=line.product.sku,
                 name=line.product.name,
                 unit=line.product.unit,
-                unit_price=line.product.price,
+                unit_price=line.unit_price,
                 quantity=line.quantity,
                 line_total=line.line_total,
             )

@@ -31,9 +31,10 @@ async def on_cart(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     data = await state.get_data()
-    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
     replies.edit(pressed_message(callback), text, markup)
 
 
@@ -44,9 +45,10 @@ async def on_cart_command(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     data = await state.get_data()
-    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
     replies.send(text, markup)
 
 
@@ -80,16 +82,16 @@ async def on_cart_button(
     await set_cart_quantity(session, customer, product, qty, now=now)
     if callback_data.action is CartAction.BUY:
         await remember_shop(state, product.shop_id, product.id)
-        await start_checkout(session, customer, state, replies)
+        await start_checkout(session, customer, state, replies, now=now)
         return
     if callback_data.action is CartAction.ADD:
         replies.toast(_("In your cart: {count}").format(count=qty))
-        text, markup = await render_product(session, product, customer)
+        text, markup = await render_product(session, product, customer, now=now)
         message = pressed_message(callback)
         if message is not None and (message.photo or message.caption):
             return  # a photo's caption can't become text: the toast tells the customer
         replies.edit(message, text, markup)
         return
     data = await state.get_data()
-    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
     replies.edit(pressed_message(callback), text, markup)

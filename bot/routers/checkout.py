@@ -56,10 +56,10 @@ def abort_words() -> set[str]:
 
 
 async def _cart_by_shop(
-    session: AsyncSession, customer: Customer
+    session: AsyncSession, customer: Customer, *, now: datetime
 ) -> list[tuple[Shop, list[CartLine]]]:
     groups: dict[int, list[CartLine]] = {}
-    for line in await cart_lines(session, customer):
+    for line in await cart_lines(session, customer, now=now):
         groups.setdefault(line.product.shop_id, []).append(line)
     return [(await get_shop_by_id(session, shop_id), lines) for shop_id, lines in groups.items()]
 
@@ -69,12 +69,14 @@ async def start_checkout(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    *,
+    now: datetime,
 ) -> None:
     """Begin checkout for the whole cart (one order per shop); ask only what we don't know."""
-    groups = await _cart_by_shop(session, customer)
+    groups = await _cart_by_shop(session, customer, now=now)
     data = await state.get_data()
     if not groups:
-        text, markup = await render_cart(session, customer, data.get("shop_id"))
+        text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
         replies.send(text, markup)
         return
     closed = [shop.name for shop, _lines in groups if not shop.is_open]
@@ -91,7 +93,7 @@ async def start_checkout(
         if line.quantity > line.product.available
     ]
     if short:
-        text, markup = await render_cart(session, customer, data.get("shop_id"))
+        text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
         replies.send(
             _("Not enough left of: {names}. Please change the amount.").format(
                 names=", ".join(short)
@@ -122,11 +124,16 @@ async def start_checkout(
         )
         return
     await state.update_data(fulfilment=(Fulfilment.PICKUP if pickup else Fulfilment.DELIVERY).value)
-    await continue_checkout(session, customer, state, replies)
+    await continue_checkout(session, customer, state, replies, now=now)
 
 
 async def continue_checkout(
-    session: AsyncSession, customer: Customer, state: FSMContext, replies: Replies
+    session: AsyncSession,
+    customer: Customer,
+    state: FSMContext,
+    replies: Replies,
+    *,
+    now: datetime,
 ) -> None:
     """Ask for the next missing thing (phone, then address), else show the summary."""
     data = await state.get_data()
@@ -161,16 +168,21 @@ async def continue_checkout(
         kb.adjust(1)
         replies.send(_("Please type the delivery address."), kb.as_markup())
         return
-    await show_summary(session, customer, state, replies)
+    await show_summary(session, customer, state, replies, now=now)
 
 
 async def show_summary(
-    session: AsyncSession, customer: Customer, state: FSMContext, replies: Replies
+    session: AsyncSession,
+    customer: Customer,
+    state: FSMContext,
+    replies: Replies,
+    *,
+    now: datetime,
 ) -> None:
     """The check-before-you-buy step: items, total, how, phone, seller and withdrawal right."""
     data = await state.get_data()
     fulfilment = Fulfilment(data["fulfilment"])
-    groups = await _cart_by_shop(session, customer)
+    groups = await _cart_by_shop(session, customer, now=now)
     if not groups:
         await state.set_state(None)
         replies.send(_("Your cart is empty."), main_menu())
@@ -217,7 +229,7 @@ def _cart_snapshot(
     for shop, lines in groups:
         fee = shop.delivery_fee if fulfilment is Fulfilment.DELIVERY else 0
         shown.append([-shop.id, fee, 0])
-        shown.extend([line.product.id, line.quantity, line.product.price] for line in lines)
+        shown.extend([line.product.id, line.quantity, line.unit_price] for line in lines)
     return shown
 
 
@@ -267,8 +279,9 @@ async def on_start(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
-    await start_checkout(session, customer, state, replies)
+    await start_checkout(session, customer, state, replies, now=now)
 
 
 @router.callback_query(
@@ -282,6 +295,7 @@ async def on_fulfilment(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     choice = (
         Fulfilment.PICKUP if callback_data.action is CheckoutAction.PICKUP else Fulfilment.DELIVERY
@@ -289,7 +303,7 @@ async def on_fulfilment(
     await state.update_data(fulfilment=choice.value)
     label = _("🏪 Pick up at the shop") if choice is Fulfilment.PICKUP else _("🚚 Deliver to me")
     replies.edit(pressed_message(callback), _("How: {choice}").format(choice=label), None)
-    await continue_checkout(session, customer, state, replies)
+    await continue_checkout(session, customer, state, replies, now=now)
 
 
 @router.message(StateFilter(Checkout.phone), F.contact)
@@ -344,7 +358,7 @@ async def _save_phone(
     replies.send(
         _("Thank you. Saved {phone}.").format(phone=display_phone(phone)), ReplyKeyboardRemove()
     )
-    await continue_checkout(session, customer, state, replies)
+    await continue_checkout(session, customer, state, replies, now=now)
 
 
 @router.callback_query(
@@ -356,9 +370,10 @@ async def on_saved_address(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     await state.update_data(address=customer.address)
-    await show_summary(session, customer, state, replies)
+    await show_summary(session, customer, state, replies, now=now)
 
 
 @router.message(StateFilter(Checkout.address), F.text)
@@ -376,7 +391,7 @@ async def on_address_text(
         return
     await set_address(session, customer, address, now=now)
     await state.update_data(address=address[:300])
-    await show_summary(session, customer, state, replies)
+    await show_summary(session, customer, state, replies, now=now)
 
 
 @router.callback_query(CheckoutCb.filter(F.action == CheckoutAction.CONFIRM))
@@ -388,6 +403,7 @@ async def on_confirm(
     state: FSMContext,
     replies: Replies,
     deps: BotDeps,
+    now: datetime,
 ) -> None:
     data = await state.get_data()
     if data.get("placed_token") == callback_data.token:
@@ -399,16 +415,16 @@ async def on_confirm(
     ):
         replies.toast(_("This summary is out of date."))
         if await state.get_state() == Checkout.confirm.state:
-            await show_summary(session, customer, state, replies)
+            await show_summary(session, customer, state, replies, now=now)
         else:
-            await start_checkout(session, customer, state, replies)
+            await start_checkout(session, customer, state, replies, now=now)
         return
-    groups = await _cart_by_shop(session, customer)
+    groups = await _cart_by_shop(session, customer, now=now)
     current = _cart_snapshot(groups, Fulfilment(data["fulfilment"]))
     if current != data.get("shown"):
         # the cart or a price changed after the summary: show the new one, place nothing yet
         replies.toast(_("Your order changed. Please check it again."), alert=True)
-        await show_summary(session, customer, state, replies)
+        await show_summary(session, customer, state, replies, now=now)
         return
     try:
         orders = await place_checkout(session, customer, state, deps, callback_data.token, groups)
@@ -420,7 +436,7 @@ async def on_confirm(
             _("Sorry, not enough left: {names}. Please change your cart.").format(names=names),
             None,
         )
-        text, markup = await render_cart(session, customer, data.get("shop_id"))
+        text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
         replies.send(text, markup)
         return
     await state.set_state(None)
@@ -441,10 +457,11 @@ async def on_edit(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     await state.set_state(None)
     data = await state.get_data()
-    text, markup = await render_cart(session, customer, data.get("shop_id"))
+    text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)
     replies.edit(pressed_message(callback), text, markup)
 
 
@@ -468,7 +485,8 @@ async def on_stale_checkout_button(
     customer: Customer,
     state: FSMContext,
     replies: Replies,
+    now: datetime,
 ) -> None:
     """A checkout button from an earlier screen: start again from the cart."""
     replies.toast(_("That button is from an earlier screen."))
-    await start_checkout(session, customer, state, replies)
+    await start_checkout(session, customer, state, replies, now=now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -17,6 +20,7 @@ from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
 from catalog.errors import NotFound
 from catalog.models import CartItem, Customer, Market, Product, Shop
+from catalog.pricing import live_prices, price_of
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id, list_markets, list_shops
 
@@ -64,7 +68,7 @@ async def render_market(session: AsyncSession, market: Market) -> tuple[str, Inl
 
 
 async def render_shop(
-    session: AsyncSession, shop: Shop, page: int = 0
+    session: AsyncSession, shop: Shop, page: int = 0, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A page of product buttons: "3. 부사 사과 5kg · ₩32,000" (the number customers type)."""
     products = await list_products(session, shop)
@@ -72,10 +76,13 @@ async def render_shop(
     page = min(max(page, 0), pages - 1)
     kb = InlineKeyboardBuilder()
     start = page * PAGE_SIZE
-    for number, product in enumerate(products[start : start + PAGE_SIZE], start=start + 1):
+    on_page = products[start : start + PAGE_SIZE]
+    prices = await live_prices(session, (p.id for p in on_page), now)
+    for number, product in enumerate(on_page, start=start + 1):
         sold_out = _(" (sold out)") if product.available <= 0 else ""
+        price = price_label(product, shop, prices)
         kb.button(
-            text=f"{number}. {product.name} · {money(product.price, shop)}{sold_out}",
+            text=f"{number}. {product.name} · {price}{sold_out}",
             callback_data=NavCb(to=Nav.PRODUCT, id=product.id),
         )
     sizes = [1] * min(PAGE_SIZE, max(0, len(products) - start))
@@ -103,12 +110,28 @@ async def render_shop(
     return text, kb.as_markup()
 
 
-def product_caption(product: Product, shop: Shop, number: int | None) -> str:
+def price_label(product: Product, shop: Shop, prices: Mapping[int, int]) -> str:
+    """ "₩15,000", or during a show "₩12,000 (live price)" - the price an order is charged."""
+    price = price_of(product, prices)
+    if price == product.price:
+        return money(price, shop)
+    return _("{price} (live price)").format(price=money(price, shop))
+
+
+def product_caption(
+    product: Product, shop: Shop, number: int | None, prices: Mapping[int, int]
+) -> str:
     prefix = f"{number}. " if number else ""
     unit = f" / {product.unit}" if product.unit else ""
+    price = price_of(product, prices)
+    was = (
+        _(" (usually {price})").format(price=money(product.price, shop))
+        if price != product.price
+        else ""
+    )
     lines = [
         f"{prefix}{product.name}",
-        f"{money(product.price, shop)}{unit}",
+        f"{price_label(product, shop, prices)}{unit}{was}",
         stock_label(product),
     ]
     if product.description:
@@ -117,7 +140,7 @@ def product_caption(product: Product, shop: Shop, number: int | None) -> str:
 
 
 async def render_product(
-    session: AsyncSession, product: Product, customer: Customer | None
+    session: AsyncSession, product: Product, customer: Customer | None, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The product with one-tap order buttons: 1, 2 or 3 units, or into the cart."""
     shop = await get_shop_by_id(session, product.shop_id)
@@ -155,7 +178,8 @@ async def render_product(
     kb.button(text=_("◀ Back to the shop"), callback_data=NavCb(to=Nav.SHOP, id=shop.id))
     sizes.append(1)
     kb.adjust(*sizes)
-    return product_caption(product, shop, number), kb.as_markup()
+    prices = await live_prices(session, [product.id], now)
+    return product_caption(product, shop, number, prices), kb.as_markup()
 
 
 def show_product(
@@ -228,10 +252,11 @@ async def on_shop(
     session: AsyncSession,
     replies: Replies,
     state: FSMContext,
+    now: datetime,
 ) -> None:
     shop = await get_shop_by_id(session, callback_data.id)
     await remember_shop(state, shop.id)
-    text, markup = await render_shop(session, shop, callback_data.page)
+    text, markup = await render_shop(session, shop, callback_data.page, now=now)
     replies.edit(pressed_message(callback), text, markup)
 
 
@@ -243,12 +268,13 @@ async def on_product(
     replies: Replies,
     state: FSMContext,
     customer: Customer | None,
+    now: datetime,
 ) -> None:
     product = await session.get(Product, callback_data.id)
     if product is None or product.is_hidden:
         raise NotFound("product", callback_data.id)
     await remember_shop(state, product.shop_id, product.id)
-    text, markup = await render_product(session, product, customer)
+    text, markup = await render_product(session, product, customer, now=now)
     show_product(replies, product, text, markup)
 
 

@@ -297,6 +297,7 @@ async def on_item(
     replies: Replies,
     state: FSMContext,
     customer: Customer | None,
+    now: datetime,
 ) -> None:
     """A featured product from a reminder or the show card: its order buttons; typed
     quantities ("2개") now mean this product, numbers the show's list."""
@@ -305,5 +306,5 @@ async def on_item(
     if product is None or product.is_hidden:
         raise NotFound("product", callback_data.item)
     await remember_show(state, show, product.id)
-    text, markup = await render_product(session, product, customer)
+    text, markup = await render_product(session, product, customer, now=now)
     show_product(replies, product, text, markup)

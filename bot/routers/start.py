@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -34,6 +36,7 @@ async def on_deep_link(
     replies: Replies,
     state: FSMContext,
     customer: Customer | None,
+    now: datetime,
 ) -> None:
     await state.clear()
     parsed = parse_payload(command.args or "")
@@ -49,7 +52,7 @@ async def on_deep_link(
             shop = await session.scalar(select(Shop).where(Shop.slug == slug))
             if shop is not None and kind == "shop":
                 await remember_shop(state, shop.id)
-                text, markup = await render_shop(session, shop)
+                text, markup = await render_shop(session, shop, now=now)
                 replies.send(text, markup)
                 return
             if shop is not None:
@@ -60,7 +63,7 @@ async def on_deep_link(
                 )
                 if product is not None:
                     await remember_shop(state, shop.id, product.id)
-                    text, markup = await render_product(session, product, customer)
+                    text, markup = await render_product(session, product, customer, now=now)
                     show_product(replies, product, text, markup)
                     return
     text, markup = await render_home(session)

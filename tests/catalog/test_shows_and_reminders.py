@@ -17,12 +17,15 @@ from catalog.broadcasts import (
     enqueue_due_broadcasts,
 )
 from catalog.campaign_staff import add_staff, can_run_show, remove_staff, staff_markets
+from catalog.cart import cart_lines, set_cart_quantity
 from catalog.clock import FrozenClock
 from catalog.delivery_stats import broadcast_stats, show_stats
 from catalog.errors import InvalidInput, InvalidTransition
 from catalog.models import (
     BroadcastSegment,
     BroadcastStatus,
+    Fulfilment,
+    Order,
     OrderStatus,
     OutboxLane,
     OutboxMessage,
@@ -30,8 +33,9 @@ from catalog.models import (
     ShowReminder,
     SubscriptionTarget,
 )
-from catalog.orders import mark_paid
+from catalog.orders import RequestedLine, mark_paid, place_order
 from catalog.outbox import mark_dropped, mark_sent
+from catalog.pricing import live_prices
 from catalog.reminders import (
     enqueue_due_reminders,
     enqueue_sold_out_updates,
@@ -330,3 +334,35 @@ async def test_campaign_staff_run_the_shows_of_their_market_only(
     assert not await can_run_show(session, 78, show)
     await remove_staff(session, market.slug, 77)
     assert not await can_run_show(session, 77, show)
+
+
+async def test_the_live_price_is_charged_only_while_the_show_is_on_air(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    _market, shop, apple, pear, _show = await _setup(session, clock)
+    customer = await make_customer(session, clock)
+    await set_cart_quantity(session, customer, pear, 1, now=clock.now())
+    one_pear = [RequestedLine(pear.id, 1)]
+
+    async def order_at(at: datetime) -> Order:
+        order = await place_order(
+            session, shop=shop, customer=customer, lines=one_pear,
+            fulfilment=Fulfilment.PICKUP, now=at,
+        )  # fmt: skip
+        await session.flush()
+        return order
+
+    before, on_air, after = (
+        SEOUL_7PM - timedelta(minutes=1),
+        SEOUL_7PM,
+        SEOUL_7PM + timedelta(hours=1),
+    )
+    assert await live_prices(session, [pear.id, apple.id], before) == {}
+    assert await live_prices(session, [pear.id, apple.id], on_air) == {pear.id: 15000}
+    assert [line.line_total for line in await cart_lines(session, customer, now=on_air)] == [15000]
+    assert [line.line_total for line in await cart_lines(session, customer, now=after)] == [20000]
+
+    assert await live_prices(session, [pear.id], after) == {}
+    charged = [await order_at(at) for at in (before, on_air)]  # the pear's whole stock: 2
+    assert [o.total for o in charged] == [20000, 15000]
+    assert [o.lines[0].unit_price for o in charged] == [20000, 15000]
