@@ -224,7 +224,7 @@ def render_demo_page(lang: str, simulator_path: str) -> str:
     }
     other = "en" if lang == "ko" else "ko"
     other_label = "English" if other == "en" else "한국어"
-    phones = "\n".join(_phone_html(phone, _) for phone in config["phones"])  # type: ignore[attr-defined]
+    phones = "\n".join(_phone_html(phone, _) for phone in DEMO_PHONES)
     title = _("livecart demo: three phones, one bot")
     api_label = _("REST API")
     simulator_label = _("Simulator control API")
@@ -261,22 +261,22 @@ def render_demo_page(lang: str, simulator_path: str) -> str:
 </html>"""
 
 
-def _phone_html(phone: dict[str, object], _: Callable[[str], str]) -> str:
+def _phone_html(phone: DemoPhone, _: Callable[[str], str]) -> str:
     e = html.escape
-    role = e(str(phone["role"]))
+    role = e(phone.role)
+    title, caption = _(phone.title), _(phone.caption)
     chat_label = _("Chat with the bot")
     message_label = _("Message")
     send_label = _("Send")
     shortcuts = "".join(
-        f'<button type="button" class="shortcut" data-text="{e(str(item["text"]))}">'
-        f"{e(str(item['label']))}</button>"
-        for item in phone["shortcuts"]  # type: ignore[attr-defined]
+        f'<button type="button" class="shortcut" data-text="{e(text)}">{e(_(label))}</button>'
+        for label, text in phone.shortcuts
     )
     return f"""<section class="phone" id="phone-{role}" data-role="{role}"
-  data-user-id="{e(str(phone["user_id"]))}" aria-labelledby="title-{role}">
+  data-user-id="{phone.user_id}" aria-labelledby="title-{role}">
   <header class="phone-header">
-    <h2 id="title-{role}">{e(str(phone["title"]))} · {e(str(phone["first_name"]))}</h2>
-    <p class="phone-caption">{e(str(phone["caption"]))}</p>
+    <h2 id="title-{role}">{e(title)} · {e(phone.first_name)}</h2>
+    <p class="phone-caption">{e(caption)}</p>
     <div class="shortcuts">{shortcuts}</div>
   </header>
   <ol class="chat" aria-live="polite" aria-label="{e(chat_label)}"></ol>
