@@ -8,7 +8,7 @@ LOCALES := locales
 # The suite runs on two processes (pytest-xdist): CI has 2 CPUs and most tests wait on I/O.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo run test lint typecheck pytest browser bench lock locales-extract locales-update locales-compile clean
+.PHONY: demo run screenshots test lint typecheck pytest browser bench lock locales-extract locales-update locales-compile clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ browser:
 		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
 		echo "could not install chromium: the browser tests will skip (fail under CI=true)"; \
 	else echo "chromium is not installed (apt-get install chromium): the browser tests will skip"; fi
+
+# docs/screenshots/*.png for the README: a short story on the demo page (and the campaign
+# console when there is one) in headless Chromium. Korean and emoji need fonts-nanum (or
+# fonts-noto-cjk) and fonts-noto-color-emoji.
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/flash_sale.py

@@ -43,6 +43,12 @@ async def seed_demo_market(session: AsyncSession, *, now: datetime) -> ImportSum
 
 async def run_demo(settings: Settings, console: Console) -> None:
     """Start the simulator on the HTTP port's /sim path, seed the market, run the bot."""
+    from livecart.demo_page import (
+        DEMO_PHONES,
+        build_demo_router,
+        seed_demo_people,
+        seed_demo_show,
+    )
     from livecart.fake_portone import FakePortOne
     from livecart.runtime import build_runtime, prepare_database, serve
     from livecart.simulator import Simulator, create_simulator_app
@@ -73,14 +79,26 @@ async def run_demo(settings: Settings, console: Console) -> None:
     runtime = await build_runtime(settings)
     await prepare_database(runtime.services)
     async with runtime.services.sessionmaker() as session:
-        summary = await seed_demo_market(session, now=runtime.services.clock.now())
+        now = runtime.services.clock.now()
+        summary = await seed_demo_market(session, now=now)
+        await seed_demo_people(session, now=now)
+        await seed_demo_show(session, now=now)
         await session.commit()
+    for phone in DEMO_PHONES:
+        simulator.create_user(
+            phone.first_name,
+            user_id=phone.user_id,
+            language_code="ko",
+            phone_number=phone.phone_number,
+        )
+    runtime.app.include_router(build_demo_router(simulator_path="/sim"))
     runtime.app.mount("/sim", create_simulator_app(simulator))
     runtime.app.mount("/fake-portone", portone.app())
     runtime.shutdown_hooks.append(simulator.aclose)
-    customer = simulator.create_user(first_name="김영희", language_code="ko")
+    customer = DEMO_PHONES[0]
     console.print(
         f"[bold]livecart demo[/] on {base}\n"
+        f"  chat page: {base}/demo  (a customer, a vendor and a campaign staff member)\n"
         f"  market seeded: {summary.created + summary.updated} products "
         f"({', '.join(demo_shop_details())})\n"
         f"  REST API: {base}/docs  (Authorization: Bearer {api_token})\n"
@@ -88,10 +106,10 @@ async def run_demo(settings: Settings, console: Console) -> None:
         f"  Telegram simulator: {base}/sim  (control API under {base}/sim/control)\n"
         f"  payments: a fake PortOne at {base}/fake-portone (pay pages {settings.public_base_url}"
         "/pay/...; no account, no money)\n"
-        f"  a customer to play: user id {customer.id}; for example:\n"
-        f"    curl -s -X POST {base}/sim/control/users/{customer.id}/text "
+        f"  the page's customer is user id {customer.user_id}; without the page, for example:\n"
+        f"    curl -s -X POST {base}/sim/control/users/{customer.user_id}/text "
         f"-H 'content-type: application/json' -d '{{\"text\": \"/start shop_ganada-fruit\"}}'\n"
-        f"    curl -s {base}/sim/control/chats/{customer.id}/messages\n"
+        f"    curl -s {base}/sim/control/chats/{customer.user_id}/messages\n"
         "  Ctrl-C stops it.",
         highlight=False,
     )

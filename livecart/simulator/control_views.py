@@ -24,6 +24,7 @@ def message_view(message: ChatMessage) -> JSON:
         "parse_mode": message.parse_mode,
         "caption": message.caption,
         "plain_caption": message.plain_caption,
+        "caption_entities": message.caption_entities,
         "reply_markup": message.reply_markup,
         "photo": photo_sizes_json(message.photo) if message.photo else None,
         "photo_file_id": message.photo.file_id if message.photo else None,

@@ -66,6 +66,18 @@ def test_demo_serves_the_simulator_and_the_seeded_market_and_stops_cleanly_on_ct
         ("hallabong-3kg", 39000, 5),
     ]
     assert httpx.get(f"{base}/api/v1/shops/ganada-fruit/products", timeout=5).status_code == 401
+    # the chat page, and the people on it: the vendor phone owns the fruit shop, the staff
+    # phone is on the market's campaign team
+    page = httpx.get(f"{base}/demo", timeout=5)
+    assert page.status_code == 200 and 'id="phone-vendor"' in page.text
+    phones = {p["role"]: p["user_id"] for p in httpx.get(f"{base}/demo/phones", timeout=5).json()}
+    admin = {"Authorization": f"Bearer {API_TOKEN}"}
+    vendors = httpx.get(f"{base}/api/v1/shops/ganada-fruit/vendors", headers=admin, timeout=5)
+    assert [(v["telegram_user_id"], v["role"]) for v in vendors.json()] == [
+        (phones["vendor"], "owner")
+    ]
+    staff = httpx.get(f"{base}/api/v1/markets/gwangjang/staff", headers=admin, timeout=5)
+    assert [s["telegram_user_id"] for s in staff.json()] == [phones["staff"]]
     sdk = httpx.get(f"{base}/fake-portone/browser-sdk.js", timeout=5)
     assert sdk.status_code == 200 and "requestPayment" in sdk.text  # payments work, no account
 
