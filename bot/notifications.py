@@ -28,6 +28,7 @@ from catalog.models import (
     PaymentStatus,
 )
 from catalog.orders import get_order, vendor_alert_key
+from catalog.phones import display_phone
 from catalog.qr import qr_png
 from catalog.vendor_orders import (
     BANK_TRANSFER,
@@ -345,7 +346,7 @@ async def vendor_order_card(session: AsyncSession, order: Order) -> Outgoing:
     if order.recipient_name:
         lines.append(_("Customer: {name}").format(name=order.recipient_name))
     if order.phone:
-        lines.append(_("Phone: {phone}").format(phone=order.phone))
+        lines.append(_("Phone: {phone}").format(phone=display_phone(order.phone)))
     if order.tracking_number:
         lines.append(_("Tracking number: {number}").format(number=order.tracking_number))
     if order.status is OrderStatus.REFUSED:

@@ -24,6 +24,15 @@ def normalize_phone(raw: str, region: str = "KR") -> str:
 
 
 def display_phone(e164: str) -> str:
-    """The national form people read and dial: 010-1234-5678."""
-    number = phonenumbers.parse(e164, None)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    """The form people read and dial: 010-1234-5678 for a Korean number, +1 201-555-0123 for
+    one from abroad (its country code kept); anything unparsable as it was stored."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 82
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)

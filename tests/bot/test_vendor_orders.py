@@ -115,7 +115,7 @@ async def test_two_staff_one_order_from_transfer_to_pickup(
     # both staff get one alert, with "입금 확인" for the transfer
     owner_alert = await alert_of(owner, "입금")
     staff_alert = await alert_of(staff, "입금")
-    assert "+821012345678" in text_of(owner_alert)  # the customer's phone, for the shop only
+    assert "010-1234-5678" in text_of(owner_alert)  # the customer's phone, for the shop only
     await owner.tap("입금 확인", owner_alert)
     paid = await wait_for_text(customer, "결제 완료")
     # a paid pickup order: a QR the vendor scans, carrying the bot link with the order code
@@ -222,7 +222,7 @@ async def test_customers_and_other_shops_cannot_act_on_an_order(
     # typing the order code or opening the pickup link shows nothing to them either
     for intruder in (customer, other):
         reply = (await intruder.say(f"/start pickup_{(await order_row(db)).code}"))[-1]
-        assert "+821012345678" not in text_of(reply)
+        assert "+821012345678" not in text_of(reply) and "010-1234-5678" not in text_of(reply)
     await settle(livecart)
     assert (await order_row(db)).status is OrderStatus.PENDING_PAYMENT
     counts = Counter(text_of(m)[:2] for m in await other.bot_messages())
