@@ -154,9 +154,9 @@ async def seed_demo_show(session: AsyncSession, *, now: datetime) -> None:
             "timezone": DEMO_TIMEZONE,
         },
         featured=[
-            FeaturedInput(sku="apple-5kg", shop=DEMO_SHOP),
+            FeaturedInput(sku="apple-5kg", shop=DEMO_SHOP, live_price=29000),
             FeaturedInput(sku="bindaetteok", shop="sunhee-bindae"),
-            FeaturedInput(sku="anchovy-1-5kg", shop="park-dried-fish"),
+            FeaturedInput(sku="anchovy-1-5kg", shop="park-dried-fish", live_price=24000),
         ],
     )
 

@@ -4,7 +4,8 @@ Starts `livecart demo` on a free port with a throw-away SQLite database (the sam
 browser tests: Debian's Chromium driven by Playwright), plays a short story on the demo page (the
 customer orders and pays, the vendor's phone gets the order, the campaign staff member opens
 /campaign) and saves docs/screenshots/demo.png. When the server has the campaign console
-(/console), it also logs in with the demo's API token and saves docs/screenshots/console.png.
+(/console), it also logs in with the demo's API token and saves docs/screenshots/console.png
+and the seeded show's page, docs/screenshots/console-show.png.
 Korean text needs a Korean font (Debian: fonts-nanum or fonts-noto-cjk), emoji an emoji font
 (fonts-noto-color-emoji); without them the pictures show empty boxes.
 """
@@ -79,6 +80,11 @@ def shoot_console(page: Page, base_url: str, api_token: str) -> bool:
         raise RuntimeError(f"the console refused the demo's API token: {page.url}")
     page.wait_for_timeout(500)
     page.screenshot(path=str(OUT / "console.png"))
+    # the demo's seeded show: its reminder schedule, charts and top products
+    page.locator('a[href^="/console/shows/"]:not([href$="/new"])').first.click()
+    page.wait_for_load_state()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(OUT / "console-show.png"), full_page=True)
     return True
 
 
@@ -104,7 +110,7 @@ def main() -> int:
                 page.screenshot(path=str(OUT / "demo.png"))
                 print(f"wrote {OUT / 'demo.png'}")
                 if shoot_console(page, server.base_url, server.api_token):
-                    print(f"wrote {OUT / 'console.png'}")
+                    print(f"wrote {OUT / 'console.png'} and {OUT / 'console-show.png'}")
                 else:
                     print("no /console on this server: console.png not taken")
                 browser.close()
