@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from babel.dates import format_date, format_datetime, format_skeleton, format_ti
 from babel.numbers import format_currency, get_currency_precision
 
 from catalog.models import Order, OrderStatus, Product, Shop
+from catalog.pricing import price_of
 from catalog.shows import Day, plain_when
 
 BABEL_LOCALES = {"ko": "ko_KR", "en": "en_US"}
@@ -25,6 +27,14 @@ def money(amount: int, shop: Shop) -> str:
     """₩32,000 — amounts are integer minor units of the shop's currency (KRW has none)."""
     value = amount / (10 ** get_currency_precision(shop.currency))
     return format_currency(value, shop.currency, locale=babel_locale(shop.locale))
+
+
+def price_label(product: Product, shop: Shop, prices: Mapping[int, int]) -> str:
+    """ "₩15,000", or during a show "₩12,000 (live price)": the price an order is charged."""
+    price = price_of(product, prices)
+    if price == product.price:
+        return money(price, shop)
+    return _("{price} (live price)").format(price=money(price, shop))
 
 
 def local_time(moment: datetime, shop: Shop, locale: str) -> str:

@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CartAction, CartCb, OrderAction, OrderCb, WaitAction, WaitCb
-from bot.formatting import local_time, money
+from bot.formatting import local_time, money, price_label
 from bot.notifications import Outgoing, RenderEnv, Renderer, bank_transfer_text, pay_url
 from catalog.models import (
     OrderStatus,
@@ -20,6 +20,7 @@ from catalog.models import (
     WaitlistStatus,
 )
 from catalog.orders import get_order
+from catalog.pricing import live_prices
 from catalog.vendor_orders import BANK_TRANSFER
 
 
@@ -33,11 +34,13 @@ async def render_waitlist_offer(
         return None  # ordered, passed on or left before this went out: nothing to offer
     shop = await session.get(Shop, product.shop_id)
     assert shop is not None and entry.hold_until is not None
+    now = env.clock.now()
     text = "\n".join(
         [
             _("🔔 {name} is back in stock!").format(name=product.name),
             _("We are holding one for you until {time} ({price}).").format(
-                time=local_time(entry.hold_until, shop, locale), price=money(product.price, shop)
+                time=local_time(entry.hold_until, shop, locale),
+                price=price_label(product, shop, await live_prices(session, [product.id], now)),
             ),
             _("After that it goes to the next person waiting."),
         ]

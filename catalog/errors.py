@@ -50,6 +50,17 @@ class OutOfStock(DomainError):
         self.shortages = shortages
 
 
+class PriceChanged(DomainError):
+    """The price in force is not the one the customer confirmed (a show began or ended, or its
+    live price was edited, between the summary and the order)."""
+
+    code = "price_changed"
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"prices changed: {', '.join(names)}")
+        self.names = names
+
+
 class InvalidTransition(DomainError):
     code = "invalid_transition"
 

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from catalog.db import is_postgres
-from catalog.errors import InvalidInput, NotFound, OrderNotCancellable, ShopClosed
+from catalog.errors import (
+    InvalidInput,
+    NotFound,
+    OrderNotCancellable,
+    PriceChanged,
+    ShopClosed,
+)
 from catalog.models import (
     Customer,
     Fulfilment,
@@ -175,8 +181,13 @@ async def place_order(
     recipient_name: str = "",
     payment_method: str = "",
     checkout_token: str | None = None,
+    confirmed_prices: Mapping[int, int] | None = None,
 ) -> Order:
     """Place an order and reserve its stock atomically; it waits for payment until it expires.
+
+    Lines are priced at `now` (a show's live price while it is on air). With
+    `confirmed_prices` ({product id: unit price} the customer saw and confirmed), a different
+    price in force raises PriceChanged before anything is written.
 
     All lines are reserved or none (OutOfStock names every shortage, and the savepoint leaves
     nothing behind). The same `checkout_token` twice returns the first order: a double tap
@@ -196,6 +207,14 @@ async def place_order(
     products = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
     prices = await live_prices(session, product_ids, now)
     plan = plan_order(shop, products, lines, fulfilment, prices)
+    if confirmed_prices is not None:
+        changed = [
+            line.product.name
+            for line in plan.lines
+            if confirmed_prices.get(line.product.id) != line.unit_price
+        ]
+        if changed:
+            raise PriceChanged(changed)
     # The stock rows are the contended ones: everything else is written first, so their locks
     # are held only from the reservation to the commit.
     async with session.begin_nested():

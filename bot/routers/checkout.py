@@ -32,7 +32,7 @@ from bot.keyboards import main_menu
 from bot.replies import Replies, pressed_message
 from catalog.cart import CartLine, cart_lines, clear_cart
 from catalog.customers import set_address, set_phone
-from catalog.errors import InvalidInput, OutOfStock
+from catalog.errors import InvalidInput, OutOfStock, PriceChanged
 from catalog.models import Customer, Fulfilment, Order, Shop
 from catalog.orders import RequestedLine, place_order
 from catalog.phones import display_phone
@@ -244,12 +244,14 @@ async def place_checkout(
     deps: BotDeps,
     token: str,
     groups: list[tuple[Shop, list[CartLine]]],
+    *,
+    now: datetime,
 ) -> list[Order]:
     """One order per shop of the cart (`groups`, as confirmed), all or none; the cart empties
-    when they are placed."""
+    when they are placed. Priced at `now`, the time the confirmed cart was read, at the prices
+    it showed (PriceChanged otherwise)."""
     data = await state.get_data()
     fulfilment = Fulfilment(data["fulfilment"])
-    now = deps.clock.now()
     orders: list[Order] = []
     async with session.begin_nested():
         for shop, lines in groups:
@@ -266,6 +268,7 @@ async def place_checkout(
                     address=data.get("address") if fulfilment is Fulfilment.DELIVERY else None,
                     recipient_name=customer.name,
                     checkout_token=f"{customer.id}:{token}:{shop.id}",
+                    confirmed_prices={line.product.id: line.unit_price for line in lines},
                 )
             )
             if not deps.online_payments:
@@ -431,7 +434,13 @@ async def on_confirm(
         await show_summary(session, customer, state, replies, now=now)
         return
     try:
-        orders = await place_checkout(session, customer, state, deps, callback_data.token, groups)
+        orders = await place_checkout(
+            session, customer, state, deps, callback_data.token, groups, now=now
+        )
+    except PriceChanged:
+        replies.toast(_("Your order changed. Please check it again."), alert=True)
+        await show_summary(session, customer, state, replies, now=now)
+        return
     except OutOfStock as exc:
         await state.set_state(None)
         names = ", ".join(f"{s.name} ({s.available})" for s in exc.shortages)

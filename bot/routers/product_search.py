@@ -10,6 +10,7 @@ finds nothing falls through to the typed orders' hint.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Nav, NavCb
-from bot.formatting import money
+from bot.formatting import price_label
 from bot.replies import Replies
 from catalog.errors import NotFound
 from catalog.models import Product
 from catalog.order_text import AmbiguousIntent, OrderIntent, ProductRef, parse_order_text
+from catalog.pricing import live_prices
 from catalog.product_search import search_products
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
@@ -81,17 +83,24 @@ class ProductSearchText(Filter):
         return {"found": found} if found else False
 
 
-def _label(product: Product) -> str:
-    parts = [product.name, money(product.price, product.shop), product.shop.name]
+def _label(product: Product, prices: Mapping[int, int]) -> str:
+    parts = [product.name, price_label(product, product.shop, prices), product.shop.name]
     if product.available <= 0:
         parts.append(_("Sold out"))
     return " · ".join(parts)
 
 
 @router.message(ProductSearchText())
-async def on_product_search(message: Message, found: list[Product], replies: Replies) -> None:
+async def on_product_search(
+    message: Message,
+    found: list[Product],
+    replies: Replies,
+    session: AsyncSession,
+    now: datetime,
+) -> None:
+    prices = await live_prices(session, (p.id for p in found), now)
     kb = InlineKeyboardBuilder()
     for product in found:
-        kb.button(text=_label(product), callback_data=NavCb(to=Nav.PRODUCT, id=product.id))
+        kb.button(text=_label(product, prices), callback_data=NavCb(to=Nav.PRODUCT, id=product.id))
     kb.adjust(1)
     replies.send(_("🔎 Is it one of these? Tap to see it and order."), kb.as_markup())

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb, WaitAction, WaitCb
-from bot.formatting import money, stock_label
+from bot.formatting import money, price_label, stock_label
 from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
 from catalog.errors import NotFound
@@ -109,14 +109,6 @@ async def render_shop(
             "🏪 {shop}\nTap a product, or type its number and how many, like “1번 2개”."
         ).format(shop=shop.name)
     return text, kb.as_markup()
-
-
-def price_label(product: Product, shop: Shop, prices: Mapping[int, int]) -> str:
-    """ "₩15,000", or during a show "₩12,000 (live price)" - the price an order is charged."""
-    price = price_of(product, prices)
-    if price == product.price:
-        return money(price, shop)
-    return _("{price} (live price)").format(price=money(price, shop))
 
 
 def product_caption(

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import func, select
 
 from catalog.clock import FrozenClock
-from catalog.models import CartItem, Customer, OutboxMessage, StreamLink, Subscription
+from catalog.models import CartItem, Customer, Order, OutboxMessage, StreamLink, Subscription
 from livecart.runtime import run_campaign_jobs
 from tests.bot.conftest import API_TOKEN, Livecart, running_livecart, text_of
 
@@ -179,3 +179,30 @@ async def test_campaign_staff_preview_and_send_a_broadcast_others_cannot(
                 )
             )
         assert [r.chat_id for r in rows] == [fan.user_id]
+
+
+async def test_a_summary_confirmed_after_the_show_began_is_shown_again_at_the_live_price(
+    database_url: str, clock: FrozenClock
+) -> None:
+    async with running_livecart(database_url, clock) as app:
+        await _show(app, starts_in=timedelta(minutes=1))  # 신고 배: ₩45,000, live ₩39,000
+        customer = await app.person()
+        shop_screen = (await customer.say("/start shop_ganada-fruit"))[-1]
+        await customer.tap("신고 배", shop_screen)
+        await customer.tap(re.compile(r"^1"))
+        await customer.tap("가게에서 찾기")
+        summary = (await customer.share_phone("+82 10-1234-5678", expect=2))[-1]
+        assert "합계: ₩45,000" in text_of(summary), text_of(summary)
+
+        clock.advance(timedelta(minutes=2))  # the show is on air: its live price holds now
+        await customer.tap("주문 확정", summary)
+        again = await customer.message_with_button("주문 확정")
+        assert again["message_id"] != summary["message_id"]
+        assert "합계: ₩39,000" in text_of(again), text_of(again)
+        async with app.runtime.services.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(Order)) == 0
+
+        await customer.tap("주문 확정", again)
+        async with app.runtime.services.sessionmaker() as session:
+            order = await session.scalar(select(Order))
+        assert order is not None and order.total == 39000

@@ -20,7 +20,7 @@ from catalog.campaign_staff import add_staff, can_run_show, remove_staff, staff_
 from catalog.cart import cart_lines, set_cart_quantity
 from catalog.clock import FrozenClock
 from catalog.delivery_stats import broadcast_stats, show_stats
-from catalog.errors import InvalidInput, InvalidTransition
+from catalog.errors import InvalidInput, InvalidTransition, PriceChanged
 from catalog.models import (
     BroadcastSegment,
     BroadcastStatus,
@@ -367,6 +367,25 @@ async def test_the_live_price_is_charged_only_while_the_show_is_on_air(
     charged = [await order_at(at) for at in (before, on_air)]  # the pear's whole stock: 2
     assert [o.total for o in charged] == [20000, 15000]
     assert [o.lines[0].unit_price for o in charged] == [20000, 15000]
+
+
+async def test_an_order_confirmed_at_one_price_is_not_placed_at_another(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    _market, shop, _apple, pear, _show = await _setup(session, clock)
+    customer = await make_customer(session, clock)
+    seen_before_the_show = {pear.id: 20000}
+
+    with pytest.raises(PriceChanged) as changed:
+        await place_order(
+            session, shop=shop, customer=customer, lines=[RequestedLine(pear.id, 1)],
+            fulfilment=Fulfilment.PICKUP, now=SEOUL_7PM, confirmed_prices=seen_before_the_show,
+        )  # fmt: skip
+
+    assert changed.value.names == ["배"]
+    assert await session.scalar(select(func.count()).select_from(Order)) == 0
+    await session.refresh(pear)
+    assert (pear.available, pear.reserved) == (2, 0)
 
 
 async def test_a_replay_goes_once_after_the_end_only_with_a_link_and_within_a_week(
