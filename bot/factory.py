@@ -14,6 +14,10 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommand, ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.deps import BotDeps
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
@@ -75,10 +79,15 @@ def build_dispatcher(
     *,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    redeliver_on_outage: bool = False,
 ) -> Dispatcher:
     """One dispatcher per process. Memory FSM by default; Redis storage for several instances.
 
     Event isolation makes one user's updates run one at a time: ten fast taps can't race.
+    With `redeliver_on_outage` (webhook mode) an update that failed because the database or
+    Redis was unreachable is not answered with an apology: the error goes up, the webhook
+    answers 503, and Telegram delivers the update again (its transaction was rolled back, its
+    update id not recorded), so the customer's tap or order is not lost.
     """
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
@@ -91,8 +100,21 @@ def build_dispatcher(
         if router.parent_router is not None:
             router._parent_router = None
         dp.include_router(router)
-    dp.errors.register(on_error)
+    if redeliver_on_outage:
+        dp.errors.register(on_error, lambda event: not is_outage(event.exception))
+    else:
+        dp.errors.register(on_error)
     return dp
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database or Redis could not be reached (restarting, connections cut, pool empty):
+    the update may succeed if delivered again, unlike a bug or a refused request."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(
+        exc, PoolTimeoutError | RedisConnectionError | RedisTimeoutError | ConnectionError
+    )
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> bool:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
@@ -27,7 +26,6 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import I18n
-from aiolimiter import AsyncLimiter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +40,7 @@ from bot.notifications import (
     render_text,
 )
 from bot.payment_notifications import PAYMENT_RENDERERS
+from bot.rate_limits import RateLimits
 from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
 from bot.vendor_notifications import VENDOR_RENDERERS
 from bot.webhook_notifications import WEBHOOK_RENDERERS
@@ -66,39 +65,6 @@ NOT_MODIFIED = "message is not modified"
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was blocked", "PEER_ID_INVALID")
 
 
-class RateLimits:
-    """Telegram's soft limits: ~30 messages/s per bot, ~1/s per chat; and retry_after pauses."""
-
-    def __init__(self, per_second: float, per_chat_per_second: float, clock: Clock) -> None:
-        self.bot = AsyncLimiter(per_second, 1)
-        self.per_chat_rate = per_chat_per_second
-        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
-        self._clock = clock
-        self._paused_until = 0.0
-
-    def chat(self, chat_id: int) -> AsyncLimiter:
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            limiter = AsyncLimiter(1, 1 / self.per_chat_rate)
-            self._chats[chat_id] = limiter
-            if len(self._chats) > 50_000:
-                self._chats.popitem(last=False)
-        else:
-            self._chats.move_to_end(chat_id)
-        return limiter
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send until then; a later, shorter pause never shortens it."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-
-    async def wait_if_paused(self) -> None:
-        loop = asyncio.get_running_loop()
-        # the deadline can move later while we sleep (another 429): look again after waking
-        while (delay := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
-
-
 class OutboxSender:
     """Sends what the outbox holds. Run `run()` as a task; call `wake()` after a commit."""
 
@@ -119,13 +85,14 @@ class OutboxSender:
         renderers: dict[str, Renderer] | None = None,
         public_base_url: str | None = None,
         online_payments: bool = False,
+        limits: RateLimits | None = None,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.i18n = i18n
         self.default_locale = default_locale
-        self.limits = RateLimits(per_second, per_chat_per_second, clock)
+        self.limits = limits or RateLimits(per_second, per_chat_per_second)
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -335,13 +302,13 @@ class OutboxSender:
         while True:
             await self.limits.wait_if_paused()
             if lane is OutboxLane.BULK:
-                await self.limits.bot.acquire()
-            await self.limits.chat(row.chat_id).acquire()
+                await self.limits.acquire_bot()
+            await self.limits.acquire_chat(row.chat_id)
             await self.limits.wait_if_paused()
             try:
                 message = await self._send(outgoing.chat_id or row.chat_id, outgoing)
             except TelegramRetryAfter as exc:
-                self.limits.pause(exc.retry_after)
+                await self.limits.pause(exc.retry_after)
                 continue  # this row keeps its claim and goes out after the pause
             except TelegramMigrateToChat as exc:
                 await self_record(partial(_migrate, row=row, new_chat_id=exc.migrate_to_chat_id))
