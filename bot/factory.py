@@ -14,13 +14,11 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommand, ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.deps import BotDeps
+from bot.fsm_buffer import TransactionalStorage
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
+from bot.outages import is_outage
 from bot.routers import (
     campaign,
     cart,
@@ -90,7 +88,7 @@ def build_dispatcher(
     update id not recorded), so the customer's tap or order is not lost.
     """
     dp = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=TransactionalStorage(storage or MemoryStorage()),
         events_isolation=events_isolation or SimpleEventIsolation(),
     )
     dp.update.outer_middleware(UpdateSessionMiddleware(deps, i18n))
@@ -105,16 +103,6 @@ def build_dispatcher(
     else:
         dp.errors.register(on_error)
     return dp
-
-
-def is_outage(exc: BaseException) -> bool:
-    """The database or Redis could not be reached (restarting, connections cut, pool empty):
-    the update may succeed if delivered again, unlike a bug or a refused request."""
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(
-        exc, PoolTimeoutError | RedisConnectionError | RedisTimeoutError | ConnectionError
-    )
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> bool:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from aiogram import Bot
@@ -39,6 +39,7 @@ from bot.notifications import (
     recipient_language,
     render_text,
 )
+from bot.outages import is_outage, retry_through_outage
 from bot.payment_notifications import PAYMENT_RENDERERS
 from bot.rate_limits import RateLimits
 from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
@@ -52,6 +53,7 @@ from catalog.outbox import (
     mark_many_sent,
     mark_sent,
     reconcile_expired_leases,
+    release_claim,
     reschedule,
 )
 from catalog.subscriptions import end_marketing_for_chat
@@ -152,7 +154,16 @@ class OutboxSender:
                 limit=self.batch_size,
                 lease_seconds=self.lease_seconds,
             )
-            await session.commit()
+            try:
+                await session.commit()
+            except Exception as exc:
+                # the commit may or may not have happened (a connection cut mid-commit):
+                # nothing was sent, so hand back whatever this claim holds
+                if rows and is_outage(exc):
+                    lease = rows[0].lease_until
+                    assert lease is not None
+                    await asyncio.shield(self._release_claim([row.id for row in rows], lease))
+                raise
         if not rows:
             return 0
         bulk = lane is OutboxLane.BULK
@@ -196,11 +207,15 @@ class OutboxSender:
             if isinstance(c, partial) and c.func is mark_sent
         ]
         others = [c for c in changes if not (isinstance(c, partial) and c.func is mark_sent)]
-        async with self.sessionmaker() as session:
-            await mark_many_sent(session, sent, now=self.clock.now())
-            for change in others:
-                await change(session)
-            await session.commit()
+
+        async def record() -> None:
+            async with self.sessionmaker() as session:
+                await mark_many_sent(session, sent, now=self.clock.now())
+                for change in others:
+                    await change(session)
+                await session.commit()
+
+        await retry_through_outage(record, what="recording a batch's outcomes")
 
     async def _render_many(self, rows: list[OutboxMessage]) -> dict[int, object]:
         """Render a bulk batch in one session (prefetching opt-ins, shows and stream links);
@@ -230,10 +245,21 @@ class OutboxSender:
         return results
 
     async def _release(self, ids: list[int]) -> None:
-        async with self.sessionmaker() as session:
-            for message_id in ids:
-                await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
-            await session.commit()
+        async def release() -> None:
+            async with self.sessionmaker() as session:
+                for message_id in ids:
+                    await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
+                await session.commit()
+
+        await retry_through_outage(release, what="handing outbox rows back")
+
+    async def _release_claim(self, ids: list[int], lease: datetime) -> None:
+        async def release() -> None:
+            async with self.sessionmaker() as session:
+                await release_claim(session, ids, lease_until=lease)
+                await session.commit()
+
+        await retry_through_outage(release, what="handing a claim back")
 
     async def env(self) -> RenderEnv:
         """The render environment; the bot's username is asked of Telegram once."""
@@ -293,6 +319,9 @@ class OutboxSender:
             await self._retry_later(row, repr(exc), self_record)  # getMe failed: Telegram is away
             return
         except Exception as exc:
+            if is_outage(exc):  # the database blinked while rendering: try again later
+                await self._retry_later(row, repr(exc), self_record)
+                return
             log.exception("outbox row %s could not be rendered", row.id)
             await self_record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
             return
@@ -409,9 +438,14 @@ class OutboxSender:
         return await self.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.markup)
 
     async def _record(self, change: Callable[[AsyncSession], Awaitable[None]]) -> None:
-        async with self.sessionmaker() as session:
-            await change(session)
-            await session.commit()
+        async def record() -> None:
+            async with self.sessionmaker() as session:
+                await change(session)
+                await session.commit()
+
+        # an outcome is recorded even through a database blink: a sent row left SENDING
+        # would go to review when its lease lapses, an unsent one would wait for nothing
+        await retry_through_outage(record, what="recording an outbox outcome")
 
 
 async def _recipient_gone(
