@@ -58,6 +58,7 @@ class RoundRobinProxy:
     duplicated: set[int] = field(default_factory=set)
     attempts: Counter[int] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    answered: set[int] = field(default_factory=set)  # updates some instance answered 2xx
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _http: httpx.AsyncClient | None = None
 
@@ -95,6 +96,8 @@ class RoundRobinProxy:
         self.deliveries += len(chosen)
         for status in statuses:
             self.statuses[status] += 1
+        if statuses[0] < 300:
+            self.answered.add(update_id)
         return web.json_response({"ok": statuses[0] < 300}, status=statuses[0])
 
     @contextlib.asynccontextmanager

@@ -131,8 +131,8 @@ async def test_two_instances_and_a_worker_handle_a_thousand_updates_with_duplica
             raise
     assert sum(sent) == len(cluster.proxy.attempts) == 1000
     assert len(cluster.proxy.duplicated) == 100
-    # both instances took updates, and both copies of a duplicate were answered 2xx
-    assert cluster.proxy.statuses[200] == cluster.proxy.deliveries
+    # every update was in the end answered 2xx (a delivery that failed was delivered again)
+    assert cluster.proxy.answered == set(cluster.proxy.attempts)
 
 
 async def _cut_connections(database_url: str) -> int:
@@ -175,4 +175,4 @@ async def test_cutting_every_database_connection_mid_traffic_loses_nothing(
     assert cuts > 0
     # some deliveries failed while the connections were cut, and were delivered again
     assert cluster.proxy.statuses[503] > 0
-    assert all(count >= 1 for count in cluster.proxy.attempts.values())
+    assert cluster.proxy.answered == set(cluster.proxy.attempts)
