@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 log = logging.getLogger(__name__)
 
 FALLBACK_LOG_EVERY_SECONDS = 60.0
+REDIS_RETRY_SECONDS = 10.0  # after a failure, count locally this long before asking Redis again
 
 
 def _per_second_item(rate: float) -> RateLimitItem:
@@ -105,9 +106,14 @@ class SharedRateLimits(RateLimits):
         self.redis = Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._pause_key = f"{key_prefix}:send:paused_until"
         self._last_fallback_log = 0.0
+        self._redis_back_at = 0.0  # monotonic: don't wait on a dead Redis for every send
+
+    def _redis_usable(self) -> bool:
+        return time.monotonic() >= self._redis_back_at
 
     def _fell_back(self, exc: Exception) -> None:
         now = time.monotonic()
+        self._redis_back_at = now + REDIS_RETRY_SECONDS
         if now - self._last_fallback_log >= FALLBACK_LOG_EVERY_SECONDS:
             self._last_fallback_log = now
             log.warning(
@@ -117,6 +123,8 @@ class SharedRateLimits(RateLimits):
 
     async def _take(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Wait until the shared window has room and take a slot; False if Redis failed."""
+        if not self._redis_usable():
+            return False
         while True:
             try:
                 if await self.limiter.hit(item, *identifiers):
@@ -138,6 +146,8 @@ class SharedRateLimits(RateLimits):
     async def pause(self, seconds: float) -> None:
         await super().pause(seconds)
         until = self._paused_until
+        if not self._redis_usable():
+            return
         try:
             # keep the later of our deadline and one another instance set
             current = await self.redis.get(self._pause_key)
@@ -148,6 +158,8 @@ class SharedRateLimits(RateLimits):
 
     async def paused_until(self) -> float:
         local = self._paused_until
+        if not self._redis_usable():
+            return local
         try:
             shared = await self.redis.get(self._pause_key)
         except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -172,3 +173,21 @@ async def test_the_sender_backs_off_on_telegram_errors_and_sends_once_later(
             messages = await _one_message(client, user)
     await engine.dispose()
     assert [m["text"] for m in messages] == ["주문이 접수됐어요"]
+
+
+async def test_with_redis_down_the_send_rates_are_counted_in_this_process() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]  # nothing listens there once the probe closes
+    limits = SharedRateLimits(f"redis://127.0.0.1:{dead}/0", 5, 1)
+    try:
+        for _ in range(5):
+            await limits.acquire_bot()  # no error: the sends go on
+        await limits.acquire_chat(42)
+        await limits.pause(0.01)
+        await limits.wait_if_paused()
+        # ...counted by this process's own limiters while Redis is away
+        assert not limits.bot.has_capacity()
+        assert not limits.chat(42).has_capacity()
+    finally:
+        await limits.aclose()
