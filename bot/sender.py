@@ -147,22 +147,23 @@ class OutboxSender:
     async def drain(self, lane: OutboxLane) -> int:
         """Claim and send one batch of due rows of `lane`; returns how many were handled."""
         async with self.sessionmaker() as session:
+            now = self.clock.now()
             rows = await claim_batch(
                 session,
                 lane=lane,
-                now=self.clock.now(),
+                now=now,
                 limit=self.batch_size,
                 lease_seconds=self.lease_seconds,
             )
+            ids = [row.id for row in rows]
             try:
                 await session.commit()
             except Exception as exc:
                 # the commit may or may not have happened (a connection cut mid-commit):
                 # nothing was sent, so hand back whatever this claim holds
-                if rows and is_outage(exc):
-                    lease = rows[0].lease_until
-                    assert lease is not None
-                    await asyncio.shield(self._release_claim([row.id for row in rows], lease))
+                if ids and is_outage(exc):
+                    lease = now + timedelta(seconds=self.lease_seconds)
+                    await asyncio.shield(self._release_claim(ids, lease))
                 raise
         if not rows:
             return 0
