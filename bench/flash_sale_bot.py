@@ -34,6 +34,7 @@ from catalog.models import Order, Product
 from livecart.simulator import SimulatorClient
 from tests.livecart.several_instances import (
     ANSWER_TIMEOUT,
+    Cluster,
     bot_messages,
     running_cluster,
     say,
@@ -95,30 +96,57 @@ async def to_summary(client: SimulatorClient, user: int) -> None:
     await say(client, user, "010-1234-5678", expect=2)
 
 
-async def confirm(client: SimulatorClient, user: int) -> tuple[float, float | None]:
-    """Tap confirm; seconds until the tap is answered, and until the order message came."""
-    for message in reversed(await bot_messages(client, user)):
-        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        button = next((b for row in rows for b in row if "주문 확정" in b["text"]), None)
-        if button is not None:
-            break
-    else:
-        raise AssertionError(f"no summary in chat {user}")
-    started = time.perf_counter()
-    pressed = await client.press(user, message["message_id"], data=button["callback_data"])
-    answer = await client.wait_for_callback_answer(
-        pressed["callback_query_id"], timeout=ANSWER_TIMEOUT
-    )
-    answered = time.perf_counter() - started
-    del answer
-    messages = await bot_messages(client, user)
-    if not any(text_of(m).startswith("✅ ") for m in messages):
-        return answered, None  # sold out
-    await client.wait_for_messages(
-        user, predicate=lambda m: text_of(m).startswith("🧾"), timeout=ANSWER_TIMEOUT
-    )
-    placed = time.perf_counter() - started
-    return answered, placed
+async def confirm_all(cluster: Cluster, users: list[int]) -> tuple[list[float], list[float]]:
+    """Every customer taps "confirm" at once. Latencies (s) from each tap until it was answered
+    (order placed, or sold out), and until the order message came for those who got one.
+
+    Watched through the simulator's own event stream, not by polling it: 200 pollers would
+    load the simulator more than the bot does.
+    """
+    client = cluster.client
+    buttons: dict[int, tuple[int, str]] = {}
+    for user in users:
+        for message in reversed(await bot_messages(client, user)):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            button = next((b for row in rows for b in row if "주문 확정" in b["text"]), None)
+            if button is not None:
+                buttons[user] = (message["message_id"], button["callback_data"])
+                break
+        else:
+            raise AssertionError(f"no summary in chat {user}")
+    pressed_at: dict[str, float] = {}
+    answered: dict[str, float] = {}
+    tapped_by: dict[int, float] = {}
+    placed_edit: set[int] = set()
+    order_message: dict[int, float] = {}
+    async with cluster.sim.simulator.events.subscribe() as events:
+
+        async def press(user: int) -> None:
+            message_id, data = buttons[user]
+            tapped_by[user] = time.time()
+            pressed = await client.press(user, message_id, data=data)
+            pressed_at[pressed["callback_query_id"]] = tapped_by[user]
+
+        await asyncio.gather(*(press(user) for user in users))
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while len(answered) < len(users) or len(order_message) < len(placed_edit):
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise AssertionError(f"{len(answered)} of {len(users)} taps answered in time")
+            event = await asyncio.wait_for(events.get(), timeout)
+            if event is None:
+                raise AssertionError("the simulator stopped")
+            kind = event["type"]
+            if kind == "callback_answered":
+                answered[event["callback"]["callback_query_id"]] = event["at"]
+            elif kind == "message_edited" and text_of(event["message"]).startswith("✅ "):
+                placed_edit.add(event["message"]["chat_id"])
+            elif kind == "message_sent" and text_of(event["message"]).startswith("🧾"):
+                order_message[event["message"]["chat_id"]] = event["at"]
+    # a tap answered before `press` returned was recorded under its id as well
+    tap_latency = [answered[cid] - at for cid, at in pressed_at.items()]
+    placed_latency = [at - tapped_by[chat] for chat, at in order_message.items()]
+    return tap_latency, placed_latency
 
 
 async def bench(url: str, redis_url: str, customers: int, baseline: int) -> list[str]:
@@ -132,9 +160,15 @@ async def bench(url: str, redis_url: str, customers: int, baseline: int) -> list
         async with running_cluster(url, redis_url, Path(tmp), duplicate_every=0) as cluster:
             client = cluster.client
             users = [int((await client.create_user(f"손님{i}"))["id"]) for i in range(customers)]
-            await asyncio.gather(*(to_summary(client, u) for u in users))
+            gate = asyncio.Semaphore(20)  # the set-up is not measured: keep the simulator calm
+
+            async def prepare(user: int) -> None:
+                async with gate:
+                    await to_summary(client, user)
+
+            await asyncio.gather(*(prepare(u) for u in users))
             started = time.perf_counter()
-            results = await asyncio.gather(*(confirm(client, u) for u in users))
+            answered, placed = await confirm_all(cluster, users)
             seconds = time.perf_counter() - started
     engine = create_engine(url)
     async with create_sessionmaker(engine)() as session:
@@ -142,8 +176,6 @@ async def bench(url: str, redis_url: str, customers: int, baseline: int) -> list
         assert product is not None
         orders = len(list(await session.scalars(select(Order.id))))
     await engine.dispose()
-    placed = [p for _a, p in results if p is not None]
-    answered = [a for a, _p in results]
     oversold = max(0, product.reserved - units) + (1 if product.available < 0 else 0)
     assert orders == len(placed) == product.reserved == units, (orders, len(placed), units)
     rate = customers / seconds

@@ -62,6 +62,15 @@ class RoundRobinProxy:
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _http: httpx.AsyncClient | None = None
 
+    def reset(self, duplicate_every: int) -> None:
+        """Count from zero (another test starts on the same cluster)."""
+        self.duplicate_every = duplicate_every
+        self.deliveries = 0
+        self.duplicated.clear()
+        self.attempts.clear()
+        self.statuses.clear()
+        self.answered.clear()
+
     async def handle(self, request: web.Request) -> web.Response:
         assert self._http is not None
         body = await request.read()
