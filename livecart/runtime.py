@@ -207,16 +207,31 @@ async def run_scheduled_once(
 async def _periodic(
     runtime: Runtime, name: str, interval: float, job: Callable[[], Awaitable[Any]]
 ) -> None:
-    """Every `interval`, one of the instances runs `job`; each looks twice per interval, so a
-    turn is not missed by an instance whose timer fires a little early."""
+    """Every `interval`, one of the instances runs `job`. The one that ran it waits a whole
+    interval (one instance alone keeps the plain cadence); the others look twice as often,
+    so a turn isn't missed by a timer that fires a little early."""
     while True:
+        ran = False
         try:
-            await run_scheduled_once(runtime, name, interval, job)
+            ran = await run_scheduled_once(runtime, name, interval, job)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("periodic job %s failed; will try again", name)
-        await asyncio.sleep(interval / 2)
+        await asyncio.sleep(interval if ran else interval / 2)
+
+
+async def _catch_up(
+    runtime: Runtime, jobs: list[tuple[str, float, Callable[[], Awaitable[Any]]]]
+) -> None:
+    """Before serving, take the jobs' current turns (lapsed reservations expire, due reminders
+    go out) so the first requests meet a caught-up state; a job that fails is logged and left
+    to its next turn."""
+    for name, interval, job in jobs:
+        try:
+            await asyncio.wait_for(run_scheduled_once(runtime, name, interval, job), 30)
+        except Exception:
+            log.exception("periodic job %s failed at start; will try again", name)
 
 
 async def expire_and_prune(runtime: Runtime) -> None:
@@ -382,6 +397,18 @@ async def serve(
             raise RuntimeError("the HTTP server stopped during start-up")
         await asyncio.sleep(0.02)
     runtime.web_port = server.servers[0].sockets[0].getsockname()[1]
+    await _catch_up(
+        runtime,
+        [
+            ("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            ("vendor alerts", VENDOR_ALERTS_INTERVAL_SECONDS, lambda: vendor_alerts(runtime)),
+            (
+                "campaigns",
+                runtime.settings.campaign_interval_seconds,
+                lambda: run_campaign_jobs(runtime),
+            ),
+        ],
+    )
     tasks.append(
         asyncio.create_task(
             _periodic(
