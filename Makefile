@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/qr.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/stock_sync.py
+	$(BIN)/python bench/flash_sale_bot.py
 
 # Regenerate the lock from pyproject.toml in a throw-away venv (run after changing dependencies).
 lock:

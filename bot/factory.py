@@ -16,8 +16,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.deps import BotDeps
+from bot.fsm_buffer import TransactionalStorage
 from bot.middlewares import CustomerLocaleMiddleware, UpdateSessionMiddleware
 from bot.observability import UpdateObservabilityMiddleware
+from bot.outages import is_outage
 from bot.routers import (
     campaign,
     cart,
@@ -82,13 +84,18 @@ def build_dispatcher(
     *,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    redeliver_on_outage: bool = False,
 ) -> Dispatcher:
     """One dispatcher per process. Memory FSM by default; Redis storage for several instances.
 
     Event isolation makes one user's updates run one at a time: ten fast taps can't race.
+    With `redeliver_on_outage` (webhook mode) an update that failed because the database or
+    Redis was unreachable is not answered with an apology: the error goes up, the webhook
+    answers 503, and Telegram delivers the update again (its transaction was rolled back, its
+    update id not recorded), so the customer's tap or order is not lost.
     """
     dp = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=TransactionalStorage(storage or MemoryStorage()),
         events_isolation=events_isolation or SimpleEventIsolation(),
     )
     dp.update.outer_middleware(UpdateObservabilityMiddleware())  # first: it times the rest
@@ -99,7 +106,10 @@ def build_dispatcher(
         if router.parent_router is not None:
             router._parent_router = None
         dp.include_router(router)
-    dp.errors.register(on_error)
+    if redeliver_on_outage:
+        dp.errors.register(on_error, lambda event: not is_outage(event.exception))
+    else:
+        dp.errors.register(on_error)
     return dp
 
 

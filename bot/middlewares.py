@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.exc import IntegrityError
 
 from bot.deps import BotDeps
+from bot.fsm_buffer import PendingWrites, TransactionalStorage
 from bot.observability import OUTCOME_KEY
 from bot.replies import Replies
 from catalog.customers import ensure_customer
@@ -56,50 +58,71 @@ class UpdateSessionMiddleware(BaseMiddleware):
         replies = Replies(chat_id, event.callback_query)
         now = self.deps.clock.now()
         wrote_outbox = False
-        async with self.deps.sessionmaker() as session:
-            try:
-                async with session.begin_nested():
-                    session.add(ProcessedUpdate(update_id=event.update_id, processed_at=now))
-                    await session.flush()
-            except IntegrityError:
-                log.info("update %s seen before; skipped", event.update_id)
-                await session.rollback()
-                data[OUTCOME_KEY] = "duplicate"
-                return None
-            customer: Customer | None = None
-            if user is not None and not user.is_bot:
-                customer = await ensure_customer(
-                    session,
-                    telegram_user_id=user.id,
-                    chat_id=chat_id if chat_id is not None else user.id,
-                    name=user.full_name,
-                    language=supported_language(
-                        user.language_code, self.i18n, self.deps.default_locale
-                    ),
+        storage = data.get("fsm_storage")
+        # FSM writes wait for the commit: a rolled-back update leaves the state as it was
+        buffering = (
+            storage.buffered()
+            if isinstance(storage, TransactionalStorage)
+            else contextlib.nullcontext()
+        )
+        with buffering as pending:
+            async with self.deps.sessionmaker() as session:
+                try:
+                    async with session.begin_nested():
+                        session.add(ProcessedUpdate(update_id=event.update_id, processed_at=now))
+                        await session.flush()
+                except IntegrityError:
+                    log.info("update %s seen before; skipped", event.update_id)
+                    await session.rollback()
+                    data[OUTCOME_KEY] = "duplicate"
+                    return None
+                customer: Customer | None = None
+                if user is not None and not user.is_bot:
+                    customer = await ensure_customer(
+                        session,
+                        telegram_user_id=user.id,
+                        chat_id=chat_id if chat_id is not None else user.id,
+                        name=user.full_name,
+                        language=supported_language(
+                            user.language_code, self.i18n, self.deps.default_locale
+                        ),
+                        now=now,
+                    )
+                data.update(
+                    session=session,
+                    customer=customer,
+                    # a plain string: still readable by the error handler after a rollback
+                    customer_language=customer.language if customer is not None else None,
                     now=now,
+                    replies=replies,
+                    deps=self.deps,
                 )
-            data.update(
-                session=session,
-                customer=customer,
-                # a plain string: still readable by the error handler after a rollback
-                customer_language=customer.language if customer is not None else None,
-                now=now,
-                replies=replies,
-                deps=self.deps,
-            )
-            try:
-                result = await handler(event, data)
-                wrote_outbox = bool(session.info.pop("outbox_written", False))
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                replies.clear()
-                data.pop("customer", None)  # detached now: nothing after this may touch it
-                raise
+                try:
+                    result = await handler(event, data)
+                    wrote_outbox = bool(session.info.pop("outbox_written", False))
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    replies.clear()
+                    data.pop("customer", None)  # detached now: nothing after this may touch it
+                    raise
+            await _apply_state(pending, event.update_id)
+
         if wrote_outbox:
             self.deps.wake_sender()
         await replies.flush(bot)
         return result
+
+
+async def _apply_state(pending: PendingWrites | None, update_id: int) -> None:
+    """Write the committed update's FSM state; if Redis fails now, the update still counts
+    (its database work is committed) and the customer still gets the answer."""
+    if pending is None:
+        return
+    try:
+        await pending.apply()
+    except Exception:
+        log.exception("update %s: its FSM state could not be saved", update_id)
 
 
 class CustomerLocaleMiddleware(I18nMiddleware):

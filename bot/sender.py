@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from aiogram import Bot
@@ -27,7 +26,6 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import I18n
-from aiolimiter import AsyncLimiter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,7 +40,9 @@ from bot.notifications import (
     render_text,
 )
 from bot.observability import count_send
+from bot.outages import is_outage, retry_through_outage
 from bot.payment_notifications import PAYMENT_RENDERERS
+from bot.rate_limits import RateLimits
 from bot.show_notifications import SHOW_RENDERERS, prefetch_marketing
 from bot.vendor_notifications import VENDOR_RENDERERS
 from bot.waitlist_notifications import WAITLIST_RENDERERS
@@ -55,6 +55,7 @@ from catalog.outbox import (
     mark_many_sent,
     mark_sent,
     reconcile_expired_leases,
+    release_claim,
     reschedule,
 )
 from catalog.subscriptions import end_marketing_for_chat
@@ -66,39 +67,6 @@ _UNRENDERED = object()  # a row of the interactive lane: rendered just before it
 MAX_ATTEMPTS = 12
 NOT_MODIFIED = "message is not modified"
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was blocked", "PEER_ID_INVALID")
-
-
-class RateLimits:
-    """Telegram's soft limits: ~30 messages/s per bot, ~1/s per chat; and retry_after pauses."""
-
-    def __init__(self, per_second: float, per_chat_per_second: float, clock: Clock) -> None:
-        self.bot = AsyncLimiter(per_second, 1)
-        self.per_chat_rate = per_chat_per_second
-        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
-        self._clock = clock
-        self._paused_until = 0.0
-
-    def chat(self, chat_id: int) -> AsyncLimiter:
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            limiter = AsyncLimiter(1, 1 / self.per_chat_rate)
-            self._chats[chat_id] = limiter
-            if len(self._chats) > 50_000:
-                self._chats.popitem(last=False)
-        else:
-            self._chats.move_to_end(chat_id)
-        return limiter
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send until then; a later, shorter pause never shortens it."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-
-    async def wait_if_paused(self) -> None:
-        loop = asyncio.get_running_loop()
-        # the deadline can move later while we sleep (another 429): look again after waking
-        while (delay := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
 
 
 class OutboxSender:
@@ -121,13 +89,14 @@ class OutboxSender:
         renderers: dict[str, Renderer] | None = None,
         public_base_url: str | None = None,
         online_payments: bool = False,
+        limits: RateLimits | None = None,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.i18n = i18n
         self.default_locale = default_locale
-        self.limits = RateLimits(per_second, per_chat_per_second, clock)
+        self.limits = limits or RateLimits(per_second, per_chat_per_second)
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -181,14 +150,24 @@ class OutboxSender:
     async def drain(self, lane: OutboxLane) -> int:
         """Claim and send one batch of due rows of `lane`; returns how many were handled."""
         async with self.sessionmaker() as session:
+            now = self.clock.now()
             rows = await claim_batch(
                 session,
                 lane=lane,
-                now=self.clock.now(),
+                now=now,
                 limit=self.batch_size,
                 lease_seconds=self.lease_seconds,
             )
-            await session.commit()
+            ids = [row.id for row in rows]
+            try:
+                await session.commit()
+            except Exception as exc:
+                # the commit may or may not have happened (a connection cut mid-commit):
+                # nothing was sent, so hand back whatever this claim holds
+                if ids and is_outage(exc):
+                    lease = now + timedelta(seconds=self.lease_seconds)
+                    await asyncio.shield(self._release_claim(ids, lease))
+                raise
         if not rows:
             return 0
         bulk = lane is OutboxLane.BULK
@@ -232,11 +211,15 @@ class OutboxSender:
             if isinstance(c, partial) and c.func is mark_sent
         ]
         others = [c for c in changes if not (isinstance(c, partial) and c.func is mark_sent)]
-        async with self.sessionmaker() as session:
-            await mark_many_sent(session, sent, now=self.clock.now())
-            for change in others:
-                await change(session)
-            await session.commit()
+
+        async def record() -> None:
+            async with self.sessionmaker() as session:
+                await mark_many_sent(session, sent, now=self.clock.now())
+                for change in others:
+                    await change(session)
+                await session.commit()
+
+        await retry_through_outage(record, what="recording a batch's outcomes")
 
     async def _render_many(self, rows: list[OutboxMessage]) -> dict[int, object]:
         """Render a bulk batch in one session (prefetching opt-ins, shows and stream links);
@@ -266,10 +249,21 @@ class OutboxSender:
         return results
 
     async def _release(self, ids: list[int]) -> None:
-        async with self.sessionmaker() as session:
-            for message_id in ids:
-                await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
-            await session.commit()
+        async def release() -> None:
+            async with self.sessionmaker() as session:
+                for message_id in ids:
+                    await reschedule(session, message_id=message_id, at=self.clock.now(), error="")
+                await session.commit()
+
+        await retry_through_outage(release, what="handing outbox rows back")
+
+    async def _release_claim(self, ids: list[int], lease: datetime) -> None:
+        async def release() -> None:
+            async with self.sessionmaker() as session:
+                await release_claim(session, ids, lease_until=lease)
+                await session.commit()
+
+        await retry_through_outage(release, what="handing a claim back")
 
     async def env(self) -> RenderEnv:
         """The render environment; the bot's username is asked of Telegram once."""
@@ -329,6 +323,9 @@ class OutboxSender:
             await self._retry_later(row, repr(exc), self_record)  # getMe failed: Telegram is away
             return
         except Exception as exc:
+            if is_outage(exc):  # the database blinked while rendering: try again later
+                await self._retry_later(row, repr(exc), self_record)
+                return
             log.exception("outbox row %s could not be rendered", row.id)
             await self_record(partial(mark_dropped, message_id=row.id, error=f"render: {exc!r}"))
             return
@@ -338,14 +335,14 @@ class OutboxSender:
         while True:
             await self.limits.wait_if_paused()
             if lane is OutboxLane.BULK:
-                await self.limits.bot.acquire()
-            await self.limits.chat(row.chat_id).acquire()
+                await self.limits.acquire_bot()
+            await self.limits.acquire_chat(row.chat_id)
             await self.limits.wait_if_paused()
             try:
                 message = await self._send(outgoing.chat_id or row.chat_id, outgoing)
             except TelegramRetryAfter as exc:
                 count_send(lane.value, "retried_429")
-                self.limits.pause(exc.retry_after)
+                await self.limits.pause(exc.retry_after)
                 continue  # this row keeps its claim and goes out after the pause
             except TelegramMigrateToChat as exc:
                 await self_record(partial(_migrate, row=row, new_chat_id=exc.migrate_to_chat_id))
@@ -454,9 +451,14 @@ class OutboxSender:
         return await self.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.markup)
 
     async def _record(self, change: Callable[[AsyncSession], Awaitable[None]]) -> None:
-        async with self.sessionmaker() as session:
-            await change(session)
-            await session.commit()
+        async def record() -> None:
+            async with self.sessionmaker() as session:
+                await change(session)
+                await session.commit()
+
+        # an outcome is recorded even through a database blink: a sent row left SENDING
+        # would go to review when its lease lapses, an unsent one would wait for nothing
+        await retry_through_outage(record, what="recording an outbox outcome")
 
 
 async def _recipient_gone(

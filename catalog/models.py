@@ -486,6 +486,18 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ScheduledJob(Base):
+    """A periodic job's next turn: whichever instance moves `due_at` forward runs it, so a job
+    runs once per interval however many instances share the database."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    holder: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 # --- live shows and campaigns ------------------------------------------------------------
 
 

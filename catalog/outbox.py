@@ -184,6 +184,25 @@ async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, er
     )
 
 
+async def release_claim(
+    session: AsyncSession, message_ids: list[int], *, lease_until: datetime
+) -> None:
+    """Hand back rows a sender claimed but never sent (its claim's commit may have failed).
+
+    Only rows still held by that claim (SENDING with its lease) go back to PENDING: if the
+    claim never committed, another sender may hold them now, and they stay its own.
+    """
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until == lease_until,
+        )
+        .values(status=OutboxStatus.PENDING, lease_until=None)
+    )
+
+
 async def mark_dropped(session: AsyncSession, message_id: int, *, error: str) -> None:
     """Never send: the user blocked the bot, the chat is gone, or Telegram refused the message."""
     await session.execute(

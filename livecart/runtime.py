@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import BotDeps
 from bot.factory import build_bot, build_dispatcher, build_i18n, register_commands
+from bot.rate_limits import RateLimits, SharedRateLimits
 from bot.sender import OutboxSender
 from catalog.broadcasts import enqueue_due_broadcasts
 from catalog.clock import Clock
@@ -36,6 +39,7 @@ from catalog.reminders import (
     enqueue_due_replays,
     enqueue_sold_out_updates,
 )
+from catalog.scheduled_jobs import claim_turn
 from catalog.vendor_alerts import remind_unaccepted_orders, send_daily_summaries
 from catalog.waitlist import run_waitlists
 from livecart.ops_http import readiness_checks, serve_worker_http
@@ -119,6 +123,7 @@ async def build_runtime(
             lease_seconds=settings.send_lease_seconds,
             public_base_url=settings.public_base_url,
             online_payments=online_payments(settings),
+            limits=_rate_limits(settings),
         )
         deps = BotDeps(
             sessionmaker=services.sessionmaker,
@@ -130,7 +135,13 @@ async def build_runtime(
             vendor_invite_hours=settings.vendor_invite_hours,
             wake_sender=sender.wake,
         )
-        dispatcher = build_dispatcher(deps, i18n, **await _fsm_storage(settings))
+        dispatcher = build_dispatcher(
+            deps,
+            i18n,
+            # in webhook mode a database or Redis outage answers 503: Telegram delivers again
+            redeliver_on_outage=bool(settings.webhook_base_url),
+            **await _fsm_storage(settings),
+        )
         web.after_commit = sender.wake
         if settings.webhook_base_url:
             web.telegram_secret = (
@@ -149,10 +160,27 @@ async def _fsm_storage(settings: Settings) -> dict[str, Any]:
     """Redis FSM storage and event isolation when several instances share the users."""
     if not settings.redis_url:
         return {}
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
-    storage = RedisStorage.from_url(settings.redis_url)
+    storage = RedisStorage.from_url(
+        settings.redis_url,
+        connection_kwargs={"socket_timeout": 5.0, "socket_connect_timeout": 5.0},
+        key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_key_prefix}:fsm"),
+    )
     return {"storage": storage, "events_isolation": storage.create_isolation()}
+
+
+def _rate_limits(settings: Settings) -> RateLimits:
+    """Send rates counted in Redis when instances share it, else in this process."""
+    if settings.redis_url:
+        return SharedRateLimits(
+            settings.redis_url,
+            settings.send_rate_per_second,
+            settings.send_rate_per_chat_per_second,
+            key_prefix=settings.redis_key_prefix,
+        )
+    return RateLimits(settings.send_rate_per_second, settings.send_rate_per_chat_per_second)
 
 
 def _webhook_handler(
@@ -164,15 +192,56 @@ def _webhook_handler(
     return handle
 
 
-async def _periodic(name: str, interval: float, job: Callable[[], Awaitable[Any]]) -> None:
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def run_scheduled_once(
+    runtime: Runtime, name: str, interval: float, job: Callable[[], Awaitable[Any]]
+) -> bool:
+    """Run `job` if this instance takes its current turn (one instance per interval, however
+    many share the database); True if it ran. Turns are counted in wall-clock time."""
+    async with runtime.services.sessionmaker() as session:
+        mine = await claim_turn(
+            session,
+            name,
+            now=datetime.now(UTC),
+            interval=timedelta(seconds=interval),
+            holder=INSTANCE,
+        )
+        await session.commit()
+    if mine:
+        await job()
+    return mine
+
+
+async def _periodic(
+    runtime: Runtime, name: str, interval: float, job: Callable[[], Awaitable[Any]]
+) -> None:
+    """Every `interval`, one of the instances runs `job`. The one that ran it waits a whole
+    interval (one instance alone keeps the plain cadence); the others look twice as often,
+    so a turn isn't missed by a timer that fires a little early."""
     while True:
+        ran = False
         try:
-            await job()
+            ran = await run_scheduled_once(runtime, name, interval, job)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("periodic job %s failed; will try again", name)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval if ran else interval / 2)
+
+
+async def _catch_up(
+    runtime: Runtime, jobs: list[tuple[str, float, Callable[[], Awaitable[Any]]]]
+) -> None:
+    """Before serving, take the jobs' current turns (lapsed reservations expire, due reminders
+    go out) so the first requests meet a caught-up state; a job that fails is logged and left
+    to its next turn."""
+    for name, interval, job in jobs:
+        try:
+            await asyncio.wait_for(run_scheduled_once(runtime, name, interval, job), 30)
+        except Exception:
+            log.exception("periodic job %s failed at start; will try again", name)
 
 
 async def expire_and_prune(runtime: Runtime) -> None:
@@ -344,16 +413,33 @@ async def serve(
             raise RuntimeError("the HTTP server stopped during start-up")
         await asyncio.sleep(0.02)
     runtime.web_port = server.servers[0].sockets[0].getsockname()[1]
+    await _catch_up(
+        runtime,
+        [
+            ("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            ("vendor alerts", VENDOR_ALERTS_INTERVAL_SECONDS, lambda: vendor_alerts(runtime)),
+            (
+                "campaigns",
+                runtime.settings.campaign_interval_seconds,
+                lambda: run_campaign_jobs(runtime),
+            ),
+        ],
+    )
     tasks.append(
         asyncio.create_task(
-            _periodic("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            _periodic(
+                runtime, "expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)
+            ),
             name="expiry",
         )
     )
     tasks.append(
         asyncio.create_task(
             _periodic(
-                "vendor alerts", VENDOR_ALERTS_INTERVAL_SECONDS, lambda: vendor_alerts(runtime)
+                runtime,
+                "vendor alerts",
+                VENDOR_ALERTS_INTERVAL_SECONDS,
+                lambda: vendor_alerts(runtime),
             ),
             name="vendor-alerts",
         )
@@ -361,13 +447,16 @@ async def serve(
     if runtime.web.portone_configured:
         tasks.append(
             asyncio.create_task(
-                _periodic("refunds", REFUND_INTERVAL_SECONDS, lambda: refund_owed(runtime)),
+                _periodic(
+                    runtime, "refunds", REFUND_INTERVAL_SECONDS, lambda: refund_owed(runtime)
+                ),
                 name="refunds",
             )
         )
     tasks.append(
         asyncio.create_task(
             _periodic(
+                runtime,
                 "campaigns",
                 runtime.settings.campaign_interval_seconds,
                 lambda: run_campaign_jobs(runtime),
@@ -423,6 +512,8 @@ async def serve(
         if runtime.dispatcher is not None:
             with contextlib.suppress(Exception):
                 await runtime.dispatcher.storage.close()
+        if runtime.sender is not None:
+            await runtime.sender.limits.aclose()
         if runtime.bot is not None:
             await runtime.bot.session.close()
         await runtime.services.close()
@@ -442,11 +533,14 @@ async def serve_worker(runtime: Runtime, *, handle_signals: bool = True) -> None
     tasks = [
         asyncio.create_task(runtime.sender.run(), name="sender"),
         asyncio.create_task(
-            _periodic("expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)),
+            _periodic(
+                runtime, "expiry", EXPIRY_INTERVAL_SECONDS, lambda: expire_and_prune(runtime)
+            ),
             name="expiry",
         ),
         asyncio.create_task(
             _periodic(
+                runtime,
                 "campaigns",
                 runtime.settings.campaign_interval_seconds,
                 lambda: run_campaign_jobs(runtime),
@@ -470,6 +564,8 @@ async def serve_worker(runtime: Runtime, *, handle_signals: bool = True) -> None
             task.cancel()
         stopper.cancel()
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        if runtime.sender is not None:
+            await runtime.sender.limits.aclose()
         if runtime.bot is not None:
             await runtime.bot.session.close()
         await runtime.services.close()

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///./livecart.db"
     redis_url: str | None = None
+    # Redis keys (FSM state, shared send rates) start with this: several bots may share a Redis
+    redis_key_prefix: str = Field(default="livecart", min_length=1, max_length=100)
     webhook_base_url: str | None = None
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -11,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from webhook.deps import ContextDep
 from webhook.problems import problem
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["telegram"])
 
@@ -33,5 +36,11 @@ async def telegram_webhook(
         return problem(400, detail="the body is not JSON")
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         return problem(400, detail="not a Telegram update")
-    await ctx.telegram_handler(update)
+    try:
+        await ctx.telegram_handler(update)
+    except Exception as exc:  # the database or Redis is away: nothing was kept of this update
+        log.warning(
+            "update %s not handled (%r); Telegram will deliver it again", update["update_id"], exc
+        )
+        return problem(503, detail="the update could not be handled now; deliver it again")
     return JSONResponse({"ok": True})
