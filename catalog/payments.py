@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -309,6 +309,42 @@ async def list_owed_refunds(
             .execution_options(populate_existing=True)
         )
     )
+
+
+async def claim_payments_to_recheck(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    *,
+    now: datetime,
+    quiet_for: timedelta,
+    started_within: timedelta,
+    limit: int = 50,
+) -> list[str]:
+    """Provider payment ids of pending payments nothing was heard of for `quiet_for`.
+
+    A webhook can be lost and a lookup can time out (PortOne answered 503, the customer closed
+    the page): such a payment is read back again later. Only payments started within
+    `started_within` are taken, those checked longest ago first; each one taken has its
+    `updated_at` moved to `now` in the caller's transaction, so the next run takes others and
+    two instances never take the same one (SKIP LOCKED on PostgreSQL).
+    """
+    query = (
+        select(Payment)
+        .where(
+            Payment.provider == provider,
+            Payment.status == PaymentStatus.PENDING,
+            Payment.updated_at <= now - quiet_for,
+            Payment.created_at >= now - started_within,
+        )
+        .order_by(Payment.updated_at, Payment.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    payments = list(await session.scalars(query))
+    for payment in payments:
+        payment.updated_at = now
+    await session.flush()
+    return [payment.provider_payment_id for payment in payments]
 
 
 async def _move(

@@ -48,7 +48,7 @@ from livecart.settings import Settings, online_payments
 from webhook.app import create_app
 from webhook.context import WebContext
 from webhook.delivery import WebhookDeliverer
-from webhook.payment_sync import settle_owed_refunds
+from webhook.payment_sync import recheck_pending_payments, settle_owed_refunds
 
 log = logging.getLogger("livecart")
 
@@ -293,10 +293,14 @@ async def vendor_alerts(runtime: Runtime) -> None:
 
 
 async def refund_owed(runtime: Runtime) -> None:
-    """Give back PortOne payments livecart decided not to keep (retried until PortOne agrees)."""
+    """Give back PortOne payments livecart decided not to keep (retried until PortOne agrees),
+    and read back pending payments nothing was heard of lately (a lost webhook, a timeout)."""
     settled = await settle_owed_refunds(runtime.web)
     if settled:
         log.info("refunded %d PortOne payment(s)", settled)
+    changed = await recheck_pending_payments(runtime.web)
+    if changed:
+        log.info("%d pending PortOne payment(s) changed when read back", changed)
 
 
 async def run_campaign_jobs(runtime: Runtime) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from catalog.models import PaymentProvider, PaymentStatus
@@ -17,6 +18,7 @@ from catalog.payments import (
     PaymentOutcome,
     PaymentResult,
     apply_provider_payment,
+    claim_payments_to_recheck,
     find_payment,
     list_owed_refunds,
     record_event,
@@ -26,6 +28,10 @@ from webhook.observability import count_payment_event, count_refund
 from webhook.portone import PortOneClient, PortOneError, PortOnePayment
 
 log = logging.getLogger(__name__)
+
+# a pending payment nothing was heard of for a minute is read back from PortOne, for 2 hours
+RECHECK_QUIET = timedelta(minutes=1)
+RECHECK_WITHIN = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,49 @@ async def settle_owed_refunds(ctx: WebContext, *, limit: int = 100) -> int:
             )
             settled += result == "refunded"
     return settled
+
+
+async def recheck_pending_payments(
+    ctx: WebContext,
+    *,
+    quiet_for: timedelta = RECHECK_QUIET,
+    started_within: timedelta = RECHECK_WITHIN,
+    limit: int = 50,
+) -> int:
+    """Read back pending PortOne payments nothing was heard of lately; returns how many changed.
+
+    The webhook answers 503 when PortOne times out (PortOne delivers it again), but a webhook
+    can also be lost for good: this job is the backstop, so a customer who paid is never left
+    with an order that lapses (a payment that arrives after the order lapsed is refunded, as
+    any late payment). A lookup that fails now is simply tried on a later run.
+    """
+    if not ctx.portone_configured:
+        return 0
+    async with ctx.sessionmaker() as session, session.begin():
+        due = await claim_payments_to_recheck(
+            session,
+            PaymentProvider.PORTONE,
+            now=ctx.clock.now(),
+            quiet_for=quiet_for,
+            started_within=started_within,
+            limit=limit,
+        )
+    changed = 0
+    if not due:
+        return 0
+    async with portone_client(ctx) as portone:
+        for payment_id in due:
+            try:
+                result = await sync_portone_payment(ctx, portone, payment_id, event_type="recheck")
+            except PortOneError as exc:
+                log.info("PortOne payment %s not read back now: %s", payment_id, exc)
+                continue
+            if result.outcome is not None and result.outcome.result not in (
+                PaymentResult.PENDING,
+                PaymentResult.UNCHANGED,
+            ):
+                changed += 1
+    return changed
 
 
 async def refund_portone_payment(

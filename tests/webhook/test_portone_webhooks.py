@@ -34,6 +34,7 @@ from tests.webhook.portone_world import (
 )
 from webhook.app import create_app
 from webhook.context import WebContext
+from webhook.payment_sync import recheck_pending_payments
 
 # --- stories ----------------------------------------------------------------------------
 
@@ -304,3 +305,32 @@ async def test_payments_answer_404_until_configured_and_for_unknown_providers(
     assert portone.status_code == 404
     assert portone.headers["content-type"] == "application/problem+json"
     assert other.status_code == 404
+
+
+async def test_a_payment_whose_webhook_never_came_is_read_back_and_pays_the_order_once(
+    payment_context: WebContext,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    portone: FakePortOne,
+) -> None:
+    # two attempts at one order: the customer paid with the first, abandoned the second
+    order, [payment, abandoned] = await placed_order(sessionmaker, clock, payments=2)
+    assert await recheck_pending_payments(payment_context) == 0  # just started: not yet
+    assert portone.lookups == 0
+
+    paid_at_portone(portone, payment)  # ...and its webhook is lost
+    clock.advance(timedelta(minutes=2))
+    assert await recheck_pending_payments(payment_context) == 1
+    looked_up = portone.lookups
+
+    after = await record(sessionmaker, order)
+    assert after.order_status is OrderStatus.PAID
+    assert after.messages == PAID_ONCE_MESSAGES
+    assert after.payments[abandoned.provider_payment_id] is PaymentStatus.PENDING
+    # the abandoned one was just looked at: left for a minute; the paid one, for good
+    assert await recheck_pending_payments(payment_context) == 0
+    assert portone.lookups == looked_up
+    clock.advance(timedelta(minutes=2))
+    assert await recheck_pending_payments(payment_context) == 0
+    assert portone.lookups == looked_up + 1  # only the abandoned one, again
+    assert (await record(sessionmaker, order)).messages == PAID_ONCE_MESSAGES
