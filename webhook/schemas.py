@@ -414,7 +414,14 @@ class WebhookEndpointIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=500)]
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$",
+            max_length=500,
+            description="https:// to a public server (checked again at each delivery)",
+        ),
+    ]
     events: Annotated[list[EventType], Field(min_length=1, max_length=5)]
     shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
     market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
