@@ -160,6 +160,11 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     closed_at: datetime | None
     lines: list[OrderLineOut]
+    refund_problem: str | None = Field(
+        default=None,
+        description="set when PortOne refused this order's refund for good (PortOne's answer):"
+        " livecart stopped trying, refund it by hand in PortOne's admin console",
+    )
 
 
 class OrderPage(BaseModel):
