@@ -1,4 +1,5 @@
-"""Telling a customer that their money goes back, and when it has: short, plain texts."""
+"""Telling a customer that their money goes back, and when it has: short, plain texts; and
+telling the shop's vendors when PortOne refused a refund, so they make it by hand."""
 
 from __future__ import annotations
 
@@ -66,7 +67,21 @@ async def render_refund_done(
     )
 
 
+async def render_refund_failed(
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+) -> Outgoing | None:
+    """A vendor's alert: PortOne refused the refund for good; livecart won't try again."""
+    order = await get_order(session, int(row.payload["order_id"]))
+    return Outgoing(
+        _(
+            "⚠️ A refund did not go through: order {code}, {amount}. "
+            "Please refund it yourself in the PortOne admin console."
+        ).format(code=order.code, amount=_amount(row, order))
+    )
+
+
 PAYMENT_RENDERERS: dict[str, Renderer] = {
     "refund_requested": render_refund_requested,
     "refund_done": render_refund_done,
+    "refund_failed": render_refund_failed,
 }

@@ -393,6 +393,10 @@ class Payment(Timestamped, Base):
     status_reason: Mapped[str] = mapped_column(String(300), default="")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # set when the provider refused the refund for good (a 4xx): the payment stays
+    # refund_requested, the refund job stops trying, and a person refunds it by hand
+    refund_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_failure: Mapped[str] = mapped_column(String(300), default="", server_default=text("''"))
 
     order: Mapped[Order] = relationship()
 

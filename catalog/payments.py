@@ -8,6 +8,7 @@ transactions that race for the same row apply once, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from catalog.models import (
     PaymentEvent,
     PaymentProvider,
     PaymentStatus,
+    Vendor,
 )
 from catalog.orders import get_order, mark_paid
 from catalog.outbox import enqueue_notification
@@ -296,13 +298,15 @@ async def request_refunds(
 async def list_owed_refunds(
     session: AsyncSession, provider: PaymentProvider, *, limit: int = 100
 ) -> list[Payment]:
-    """Payments of `provider` whose money must still go back, oldest decision first."""
+    """Payments of `provider` whose money must still go back, oldest decision first; a refund
+    the provider refused for good (`refund_failed_at`) is left to a person."""
     return list(
         await session.scalars(
             select(Payment)
             .where(
                 Payment.provider == provider,
                 Payment.status == PaymentStatus.REFUND_REQUESTED,
+                Payment.refund_failed_at.is_(None),
             )
             .order_by(Payment.updated_at, Payment.id)
             .limit(limit)
@@ -345,6 +349,79 @@ async def claim_payments_to_recheck(
         payment.updated_at = now
     await session.flush()
     return [payment.provider_payment_id for payment in payments]
+
+
+async def mark_refund_failed(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    provider_payment_id: str,
+    *,
+    failure: str,
+    amount: int,
+    currency: str,
+    now: datetime,
+) -> Payment | None:
+    """The provider refused the refund for good: stop retrying it, and tell the shop's vendors
+    once to refund it by hand in the provider's console (`amount` in `currency`: what the
+    provider holds, which may differ from what livecart asked).
+
+    Compare-and-set on a refund still owed and not yet marked, so two runs mark and tell once.
+    Returns the payment when this call marked it. The payment stays refund_requested: a
+    refund made by hand arrives as the provider's cancelled report and completes it.
+    """
+    result = await session.execute(
+        update(Payment)
+        .where(
+            Payment.provider == provider,
+            Payment.provider_payment_id == provider_payment_id,
+            Payment.status == PaymentStatus.REFUND_REQUESTED,
+            Payment.refund_failed_at.is_(None),
+        )
+        .values(refund_failed_at=now, refund_failure=failure[:300], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    payment = await find_payment(session, provider, provider_payment_id)
+    assert payment is not None
+    order = await get_order(session, payment.order_id)
+    vendors = await session.scalars(
+        select(Vendor).where(Vendor.shop_id == order.shop_id).order_by(Vendor.id)
+    )
+    for vendor in vendors:
+        await enqueue_notification(
+            session,
+            chat_id=vendor.chat_id,
+            kind="refund_failed",
+            data={
+                "payment_id": payment.id,
+                "order_id": payment.order_id,
+                "amount": amount,
+                "currency": currency,
+                "failure": payment.refund_failure,
+            },
+            ref=f"order:{payment.order_id}",
+            dedupe_key=f"payment:{payment.id}:refund_failed:{vendor.id}",
+            now=now,
+        )
+    return payment
+
+
+async def failed_refunds(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, str]:
+    """Orders (of `order_ids`) with a refund the provider refused, each with why: a person
+    must give the money back in the provider's console."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(Payment.order_id, Payment.refund_failure)
+        .where(
+            Payment.order_id.in_(list(order_ids)),
+            Payment.status == PaymentStatus.REFUND_REQUESTED,
+            Payment.refund_failed_at.is_not(None),
+        )
+        .order_by(Payment.id)
+    )
+    return {order_id: failure for order_id, failure in rows.all()}
 
 
 async def _move(

@@ -29,6 +29,7 @@ from catalog.models import (
     WebhookEndpoint,
 )
 from catalog.outbox import enqueue_notification
+from catalog.webhook_targets import check_endpoint_url
 
 EVENT_TYPES = (
     "order.created",
@@ -57,10 +58,16 @@ async def create_endpoint(
     shop: Shop | None = None,
     market_id: int | None = None,
     description: str = "",
+    allow_private_urls: bool = False,
 ) -> WebhookEndpoint:
-    """Register a URL for some events of one shop, or of every shop of one market."""
+    """Register a URL for some events of one shop, or of every shop of one market.
+
+    The URL must be https to a public host (catalog/webhook_targets.py); `allow_private_urls`
+    also lets http and local addresses through, for development and tests.
+    """
     if (shop is None) == (market_id is None):
         raise InvalidInput("an endpoint belongs to exactly one shop or one market", "shop")
+    url = check_endpoint_url(url, allow_private=allow_private_urls)
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown or not events:
         raise InvalidInput(f"unknown or no event types: {unknown}", "events")

@@ -8,7 +8,8 @@ whose "Pay (demo)" button marks the payment PAID, sends PortOne's signed webhook
 redirectUrl. No money moves and no card is asked for.
 
 Mount it anywhere (`/fake-portone` in the demo): its pages find their own address.
-Test hooks (`/_test/...`) set a payment's amount or status, and make cancels fail.
+Test hooks (`/_test/...`) set a payment's amount or status (also cancelled by hand), and make
+cancels fail for a while (500, 429) or be refused (a 4xx with PortOne's error type).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class FakePortOne:
     webhooks_sent: list[tuple[str, int | str]] = field(default_factory=list)
     lookups: int = 0
     delay_seconds: float = 0.0
-    failing_cancels: int = 0  # the next N cancel calls answer 500
+    failing_cancels: int = 0  # the next N cancel calls answer `cancel_failure`
+    cancel_failure: tuple[int, str, str] = (500, "INTERNAL_ERROR", "잠시 후 다시 시도해 주세요.")
+    cancel_calls: int = 0  # every cancel request that got past authorisation
 
     # --- PortOne's state --------------------------------------------------------------
 
@@ -151,6 +154,19 @@ class FakePortOne:
             failedAt=now,
             updatedAt=now,
             statusChangedAt=now,
+        )
+
+    def cancel_by_hand(self, payment_id: str, cancelled: int | None = None) -> None:
+        """Someone cancelled the payment in PortOne's console (by default all of it)."""
+        payment = self.payments[payment_id]
+        total = payment["amount"]["total"]
+        now = _now()
+        payment.update(
+            status="CANCELLED",
+            cancelledAt=now,
+            updatedAt=now,
+            statusChangedAt=now,
+            amount={**payment["amount"], "cancelled": total if cancelled is None else cancelled},
         )
 
     async def send_webhook(self, payment_id: str, type: str) -> int | str:
@@ -220,9 +236,10 @@ class FakePortOne:
         ) -> JSONResponse:
             if refused := unauthorized(authorization):
                 return refused
+            self.cancel_calls += 1
             if self.failing_cancels > 0:
                 self.failing_cancels -= 1
-                return _error(500, "INTERNAL_ERROR", "잠시 후 다시 시도해 주세요.")
+                return _error(*self.cancel_failure)
             payment = self.payments.get(payment_id)
             if payment is None:
                 return _error(404, "PAYMENT_NOT_FOUND", "결제 건이 존재하지 않습니다.")
@@ -322,7 +339,8 @@ class FakePortOne:
 
         @app.post("/_test/payments/{payment_id}", include_in_schema=False)
         async def set_payment(payment_id: str, change: dict[str, Any]) -> JSONResponse:
-            """{"status": "PAID", "amount": 640, "currency": "KRW", "webhook": true}"""
+            """{"status": "PAID", "amount": 640, "currency": "KRW", "webhook": true};
+            {"status": "CANCELLED", "cancelled": 640} (default: the whole amount)"""
             if payment_id not in self.payments:
                 self.open(payment_id, total=int(change.get("amount", 0)))
             status = change.get("status")
@@ -330,6 +348,8 @@ class FakePortOne:
                 self.pay(payment_id, amount=change.get("amount"), currency=change.get("currency"))
             elif status == "FAILED":
                 self.fail(payment_id)
+            elif status == "CANCELLED":  # cancelled by hand in PortOne's console
+                self.cancel_by_hand(payment_id, change.get("cancelled"))
             elif change.get("amount") is not None:
                 self.payments[payment_id]["amount"] = _amount(int(change["amount"]))
             delivered = None
@@ -339,9 +359,16 @@ class FakePortOne:
             return JSONResponse({"payment": self.payments[payment_id], "webhook": delivered})
 
         @app.post("/_test/fail-cancels", include_in_schema=False)
-        async def fail_cancels(change: dict[str, int]) -> JSONResponse:
-            """{"count": 1}: the next `count` cancel calls answer 500."""
+        async def fail_cancels(change: dict[str, Any]) -> JSONResponse:
+            """{"count": 1}: the next `count` cancel calls answer 500; with
+            {"status": 409, "type": "PAYMENT_NOT_PAID", "message": "..."} that answer instead."""
             self.failing_cancels = int(change.get("count", 1))
+            status = int(change.get("status", 500))
+            self.cancel_failure = (
+                status,
+                str(change.get("type", "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST")),
+                str(change.get("message", "요청을 처리할 수 없습니다.")),
+            )
             return JSONResponse({"failing_cancels": self.failing_cancels})
 
         @app.get("/_test/cancellations", include_in_schema=False)

@@ -108,6 +108,7 @@ async def build_runtime(
         readiness_checks=readiness_checks(settings),
         console_secret=_secret(settings.console_secret),
         reminder_offsets=tuple(settings.reminder_offset_seconds),
+        webhook_allow_private_urls=settings.webhook_allow_private_urls,
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
@@ -477,6 +478,7 @@ async def serve(
         webhook_client,
         timeout_seconds=settings.webhook_timeout_seconds,
         retry_window=timedelta(hours=settings.webhook_retry_hours),
+        allow_private_urls=settings.webhook_allow_private_urls,
     )
     _wake_deliverer_after_commit(runtime.web, runtime.deliverer)
     tasks.append(asyncio.create_task(runtime.deliverer.run(), name="webhooks"))

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # merchant webhooks: retried with backoff this long, then the endpoint is disabled
     webhook_retry_hours: float = Field(default=24.0, ge=24.0, le=24 * 14)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # merchant webhooks may point at http:// and at loopback/private/link-local addresses:
+    # only for development and the demo (else a shop token could reach internal services)
+    webhook_allow_private_urls: bool = False
 
     @field_validator("default_locale")
     @classmethod

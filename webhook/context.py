@@ -50,6 +50,9 @@ class WebContext:
     # when show reminders go out, seconds before the start (LIVECART_REMINDER_OFFSETS)
     console_secret: str | None = None
     reminder_offsets: tuple[int, ...] = (86400, 600, 0)
+    # LIVECART_WEBHOOK_ALLOW_PRIVATE_URLS: merchant webhooks may point at http:// and local or
+    # private network addresses (the demo, tests with a local receiver)
+    webhook_allow_private_urls: bool = False
     # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
     portone_timeout_seconds: float = 10.0
 

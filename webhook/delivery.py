@@ -5,14 +5,22 @@ replay), `webhook-timestamp` the attempt's wall-clock time, `webhook-signature` 
 by the endpoint's `whsec_` secret, all made by the `standardwebhooks` library. Delivery is
 at-least-once: a worker that dies mid-POST leaves a lease that runs out, and the delivery is
 sent again with the same id.
+
+Unless private URLs are allowed, the worker resolves the endpoint's host itself, refuses it
+if ANY address is not public (a name may be re-pointed at 127.0.0.1 after registration: DNS
+rebinding), and connects to the address it checked, never to a second lookup's answer.
+Redirects are never followed: a 3xx is a failed attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,9 +37,32 @@ from catalog.webhook_events import (
     record_delivered,
     record_failure,
 )
+from catalog.webhook_targets import is_local_name, is_public_address, literal_address
 from webhook.observability import count_delivery
 
 log = logging.getLogger(__name__)
+
+#: host name and port to the IP addresses they resolve to (injected in tests)
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for `host` (asyncio's getaddrinfo)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class UnsafeTarget(Exception):
+    """The endpoint's host is, or resolves to, an address livecart must not connect to."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where to connect: the URL with the checked address in place of the name."""
+
+    url: httpx.URL
+    host_header: str | None = None
+    sni_hostname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +98,8 @@ class WebhookDeliverer:
         lease_seconds: float = 60.0,
         timeout_seconds: float = 10.0,
         retry_window: timedelta = RETRY_WINDOW,
+        allow_private_urls: bool = False,
+        resolver: Resolver = resolve_host,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -75,6 +108,8 @@ class WebhookDeliverer:
         self.lease_seconds = lease_seconds
         self.timeout_seconds = timeout_seconds
         self.retry_window = retry_window
+        self.allow_private_urls = allow_private_urls
+        self.resolver = resolver
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -151,16 +186,62 @@ class WebhookDeliverer:
             "user-agent": "livecart-webhooks/1",
         }
         try:
+            target = await self._target(attempt.url)
+        except UnsafeTarget as exc:
+            log.warning("webhook delivery %s refused: %s", attempt.delivery_id, exc)
+            return _Outcome(attempt.delivery_id, None, f"refused: {exc}")
+        if target.host_header is not None:
+            headers["host"] = target.host_header
+        try:
             response = await self.client.post(
-                attempt.url,
+                target.url,
                 content=attempt.body.encode(),
                 headers=headers,
                 timeout=self.timeout_seconds,
+                follow_redirects=False,
+                extensions={"sni_hostname": target.sni_hostname} if target.sni_hostname else None,
             )
         except httpx.HTTPError as exc:
             return _Outcome(attempt.delivery_id, None, f"{type(exc).__name__}: {exc}")
-        error = "" if response.is_success else f"HTTP {response.status_code}"
+        if response.is_success:
+            return _Outcome(attempt.delivery_id, response.status_code, "")
+        error = f"HTTP {response.status_code}"
+        if response.is_redirect:
+            error += " (a redirect; livecart does not follow redirects)"
         return _Outcome(attempt.delivery_id, response.status_code, error)
+
+    async def _target(self, url: str) -> _Target:
+        """Check the URL's host and pin the connection to an address that passed the check."""
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or parsed.userinfo:
+            raise UnsafeTarget(f"{parsed.scheme}:// URLs with credentials or other schemes")
+        if self.allow_private_urls:
+            return _Target(parsed)
+        if parsed.scheme != "https":
+            raise UnsafeTarget("http:// is allowed only with LIVECART_WEBHOOK_ALLOW_PRIVATE_URLS")
+        host = parsed.host
+        port = parsed.port or 443
+        if is_local_name(host):
+            raise UnsafeTarget(f"{host} is this machine")
+        literal = literal_address(host)
+        if literal is not None:
+            if not is_public_address(literal):
+                raise UnsafeTarget(f"{host} is not a public address")
+            return _Target(parsed)
+        try:
+            resolved = await self.resolver(host, port)
+        except OSError as exc:
+            raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+        if not resolved:
+            raise UnsafeTarget(f"{host} does not resolve")
+        for text in resolved:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            if not is_public_address(address):
+                raise UnsafeTarget(f"{host} resolves to {address}, not a public address")
+        # connect to the address just checked: a second lookup could answer differently
+        pinned = parsed.copy_with(host=resolved[0].split("%", 1)[0])
+        host_header = host if parsed.port is None else f"{host}:{parsed.port}"
+        return _Target(pinned, host_header=host_header, sni_hostname=host)
 
     async def run(self, poll_seconds: float = 2.0) -> None:
         """Deliver until cancelled: a full batch goes straight on, else wait for a wake or poll."""

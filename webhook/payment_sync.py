@@ -2,8 +2,9 @@
 
 One path for every trigger: a signed webhook, the customer's browser returning to the pay
 page, and the periodic refund job. PortOne's API is the only source of truth; each decision
-is committed before any refund call, and a refund that fails stays owed (refund_requested)
-until a later run settles it.
+is committed before any refund call. A refund PortOne can't make now (timeout, 5xx, 429)
+stays owed (refund_requested) until a later run settles it; one PortOne refuses for good
+(another 4xx) is marked for a person and the shop's vendors are told once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from catalog.models import PaymentProvider, PaymentStatus
+from catalog.models import Payment, PaymentProvider, PaymentStatus
 from catalog.payments import (
     PaymentOutcome,
     PaymentResult,
@@ -21,11 +22,12 @@ from catalog.payments import (
     claim_payments_to_recheck,
     find_payment,
     list_owed_refunds,
+    mark_refund_failed,
     record_event,
 )
 from webhook.context import WebContext
 from webhook.observability import count_payment_event, count_refund
-from webhook.portone import PortOneClient, PortOneError, PortOnePayment
+from webhook.portone import PortOneClient, PortOneError, PortOnePayment, PortOneRejected
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,8 @@ class SyncResult:
 
     fetched: PortOnePayment
     outcome: PaymentOutcome | None
-    # "refunded", "failed", PortOne's cancellation status (e.g. "requested"), or None: none owed
+    # "refunded", "failed" (try again later), "rejected" (left to a person), PortOne's
+    # cancellation status (e.g. "requested"), or None: none owed
     refund: str | None = None
 
 
@@ -77,6 +80,8 @@ async def sync_portone_payment(
         outcome.result.value if outcome is not None else "duplicate",
     )
     owed = outcome.reason if outcome is not None and outcome.refund_owed else None
+    if outcome is not None and outcome.payment is not None and outcome.payment.refund_failed_at:
+        owed = None  # PortOne refused this refund for good: a person's job now
     if outcome is None:
         owed = await _refund_still_owed(ctx, fetched.id)
     refund = None
@@ -91,8 +96,9 @@ async def sync_portone_payment(
 async def settle_owed_refunds(ctx: WebContext, *, limit: int = 100) -> int:
     """Give back every PortOne payment still owed (refund_requested); returns how many settled.
 
-    A refund PortOne refuses or can't make now stays owed and is tried again on the next run;
-    a payment already cancelled at PortOne counts as refunded.
+    A refund PortOne can't make now stays owed and is tried again on the next run; one it
+    refuses for good is left to a person (not tried again); a payment already cancelled at
+    PortOne for the amount owed counts as refunded.
     """
     if not ctx.portone_configured:
         return 0
@@ -103,13 +109,14 @@ async def settle_owed_refunds(ctx: WebContext, *, limit: int = 100) -> int:
     settled = 0
     async with portone_client(ctx) as portone:
         for payment in owed:
+            amount, currency = _held(payment)
             result = await refund_portone_payment(
                 ctx,
                 portone,
                 payment.provider_payment_id,
                 reason=payment.status_reason or "refund owed",
-                amount=payment.amount,
-                currency=payment.currency,
+                amount=amount,
+                currency=currency,
                 raw=payment.raw,
             )
             settled += result == "refunded"
@@ -169,15 +176,42 @@ async def refund_portone_payment(
     currency: str,
     raw: dict[str, Any],
 ) -> str:
-    """Cancel the payment at PortOne, then record it refunded; a failure leaves it owed.
+    """Cancel the payment at PortOne (`amount` is what PortOne holds), then record it refunded.
 
-    Returns "refunded", "failed" (PortOne refused or did not answer) or PortOne's own
-    cancellation status when the PG is still working ("requested").
+    Returns "refunded"; "failed" when PortOne can't answer now or livecart's own credentials
+    are refused (it stays owed and is tried again); "rejected" when PortOne refuses the
+    refund itself (a 4xx: not paid, not found, amount exceeds...), which marks it for a
+    person and tells the shop's vendors once; or PortOne's own cancellation status when the
+    PG is still working ("requested").
     """
     try:
         cancellation = await portone.cancel_payment(
-            provider_payment_id, reason=f"livecart: {reason}"
+            provider_payment_id, reason=f"livecart: {reason}", amount=amount
         )
+    except PortOneRejected as exc:
+        if exc.status_code in (401, 403):
+            # livecart's API secret or store is wrong: every refund would fail the same way,
+            # and fixing the settings makes them work; not a reason to give up on this one
+            log.error(
+                "PortOne refused livecart's credentials refunding %s: %s", provider_payment_id, exc
+            )
+            count_refund(PaymentProvider.PORTONE.value, "failed")
+            return "failed"
+        log.warning("PortOne refused to refund payment %s for good: %s", provider_payment_id, exc)
+        async with ctx.sessionmaker() as session, session.begin():
+            marked = await mark_refund_failed(
+                session,
+                PaymentProvider.PORTONE,
+                provider_payment_id,
+                failure=f"{exc.status_code} {exc.type}: {exc.message}",
+                amount=amount,
+                currency=currency,
+                now=ctx.clock.now(),
+            )
+        if marked is not None and ctx.after_commit is not None:
+            ctx.after_commit()
+        count_refund(PaymentProvider.PORTONE.value, "rejected")
+        return "rejected"
     except PortOneError as exc:
         log.warning("refund of PortOne payment %s failed: %s", provider_payment_id, exc)
         count_refund(PaymentProvider.PORTONE.value, "failed")
@@ -238,6 +272,20 @@ async def _refund_still_owed(ctx: WebContext, provider_payment_id: str) -> str |
     """A repeated trigger finds a refund that failed last time: owed, with its reason."""
     async with ctx.sessionmaker() as session:
         payment = await find_payment(session, PaymentProvider.PORTONE, provider_payment_id)
-    if payment is not None and payment.status is PaymentStatus.REFUND_REQUESTED:
+    if (
+        payment is not None
+        and payment.status is PaymentStatus.REFUND_REQUESTED
+        and payment.refund_failed_at is None  # PortOne refused it: a person's job now
+    ):
         return payment.status_reason or "refund owed"
     return None
+
+
+def _held(payment: Payment) -> tuple[int, str]:
+    """What PortOne holds for the payment, as last read back (a wrong-amount payment differs
+    from the order's total); livecart's own figures when nothing was read yet."""
+    held = payment.raw.get("amount")
+    total = held.get("total") if isinstance(held, dict) else None
+    if isinstance(total, int) and not isinstance(total, bool):
+        return total, str(payment.raw.get("currency") or payment.currency)
+    return payment.amount, payment.currency

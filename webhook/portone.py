@@ -57,7 +57,8 @@ class PortOneUnavailable(PortOneError):
 
 
 class PortOneRejected(PortOneError):
-    """PortOne refused the request (4xx); `type` is PortOne's error type, e.g. PAYMENT_NOT_FOUND."""
+    """PortOne refused the request (4xx but 408/429); `type` is PortOne's error type, e.g.
+    PAYMENT_NOT_FOUND. Asking again gets the same answer."""
 
     def __init__(self, status_code: int, type: str, message: str) -> None:
         super().__init__(f"PortOne answered {status_code} {type}: {message}")
@@ -146,8 +147,15 @@ class PortOneClient:
             raw={key: body[key] for key in RECORDED_FIELDS if key in body},
         )
 
-    async def cancel_payment(self, payment_id: str, reason: str) -> PortOneCancellation:
-        """Cancel the whole payment (refund it); a payment already cancelled counts as done."""
+    async def cancel_payment(
+        self, payment_id: str, reason: str, *, amount: int
+    ) -> PortOneCancellation:
+        """Cancel the whole payment (refund it).
+
+        A payment PortOne says is already cancelled counts as done when the cancelled amount
+        is `amount` (what must go back); cancelled for another amount it stays a
+        PortOneRejected, which only a person can sort out.
+        """
         request: dict[str, Any] = {"reason": reason}
         if self._store_id:
             request["storeId"] = self._store_id
@@ -156,9 +164,20 @@ class PortOneClient:
                 "POST", f"/payments/{quote(payment_id, safe='')}/cancel", json=request
             )
         except PortOneRejected as exc:
-            if exc.type == "PAYMENT_ALREADY_CANCELLED":
-                return PortOneCancellation(status="SUCCEEDED", raw={"type": exc.type})
-            raise
+            if exc.type != "PAYMENT_ALREADY_CANCELLED":
+                raise
+            payment = await self.get_payment(payment_id)
+            held = payment.raw.get("amount")
+            cancelled = held.get("cancelled") if isinstance(held, dict) else None
+            if cancelled != amount:
+                raise PortOneRejected(
+                    exc.status_code,
+                    exc.type,
+                    f"already cancelled for {cancelled!r}, not the {amount} owed",
+                ) from exc
+            return PortOneCancellation(
+                status="SUCCEEDED", raw={"type": exc.type, "cancelledAmount": cancelled}
+            )
         cancellation = body.get("cancellation")
         if not isinstance(cancellation, dict) or "status" not in cancellation:
             raise PortOneUnavailable("not a PortOne cancellation: missing cancellation.status")
@@ -173,7 +192,9 @@ class PortOneClient:
             body: Any = response.json()
         except ValueError:
             body = None
-        if response.status_code >= 500 or not isinstance(body, dict):
+        # 408 and 429 say "not now", like a 5xx: the request may succeed later
+        transient = response.status_code >= 500 or response.status_code in (408, 429)
+        if transient or not isinstance(body, dict):
             raise PortOneUnavailable(f"PortOne {method} {path} answered {response.status_code}")
         if response.status_code != 200:
             raise PortOneRejected(

@@ -160,6 +160,11 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     closed_at: datetime | None
     lines: list[OrderLineOut]
+    refund_problem: str | None = Field(
+        default=None,
+        description="set when PortOne refused this order's refund for good (PortOne's answer):"
+        " livecart stopped trying, refund it by hand in PortOne's admin console",
+    )
 
 
 class OrderPage(BaseModel):
@@ -414,7 +419,14 @@ class WebhookEndpointIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=500)]
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$",
+            max_length=500,
+            description="https:// to a public server (checked again at each delivery)",
+        ),
+    ]
     events: Annotated[list[EventType], Field(min_length=1, max_length=5)]
     shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None
     market: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = None

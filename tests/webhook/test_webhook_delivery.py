@@ -1,5 +1,8 @@
 """Merchant webhooks end to end: a real receiver checks every signature with standardwebhooks,
-answers 500 for a while, and sees each event exactly once after it recovers."""
+answers 500 for a while, and sees each event exactly once after it recovers.
+
+The receiver listens on 127.0.0.1, so these tests set LIVECART_WEBHOOK_ALLOW_PRIVATE_URLS
+(`webhook_allow_private_urls`); the test of the guard itself runs without it."""
 
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ from catalog.shops import get_shop
 from catalog.webhook_events import claim_due_deliveries
 from livecart.simulator.server import serve_app
 from tests.factories import make_order, make_product, make_shop
-from tests.webhook.conftest import AUTH
+from tests.webhook.conftest import API_TOKEN, AUTH
+from webhook.context import WebContext
 from webhook.delivery import WebhookDeliverer
 
 
@@ -73,11 +77,26 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
+def web_context(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> WebContext:
+    """The receiver is on this machine: private URLs allowed, as in `livecart demo`."""
+    return WebContext(
+        sessionmaker=sessionmaker, clock=clock, api_token=API_TOKEN, webhook_allow_private_urls=True
+    )
+
+
+@pytest.fixture
 async def deliverer(
     sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> AsyncIterator[WebhookDeliverer]:
     async with httpx.AsyncClient() as client:
-        yield WebhookDeliverer(sessionmaker, clock, client, lease_seconds=60, timeout_seconds=5)
+        yield WebhookDeliverer(
+            sessionmaker,
+            clock,
+            client,
+            lease_seconds=60,
+            timeout_seconds=5,
+            allow_private_urls=True,
+        )
 
 
 async def _shop_with_endpoint(
@@ -217,3 +236,56 @@ async def test_an_endpoint_failing_for_a_day_is_disabled_and_the_vendor_told_the
     assert deliveries[0]["message_id"] in receiver.accepted
     endpoints = (await api.get("/api/v1/webhook-endpoints", headers=AUTH)).json()
     assert endpoints[0]["enabled"] is True
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # DNS rebinding: a name registered as public points at 127.0.0.1 by the time of delivery
+    dns = {"pos.example": ["93.184.216.34"], "rebind.example": ["93.184.216.34", "127.0.0.1"]}
+    seen: list[httpx.Request] = []
+
+    def merchant(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert port == 443
+        return dns[host]
+
+    async with sessionmaker() as session:
+        await make_shop(session, clock)
+        await session.commit()
+    for host in dns:
+        body = {"url": f"https://{host}/hooks", "shop": "ganada", "events": ["order.created"]}
+        registered = await api.post("/api/v1/webhook-endpoints", json=body, headers=AUTH)
+        assert registered.status_code == 201, registered.text
+    async with sessionmaker() as session:
+        shop = await get_shop(session, "ganada")
+        await make_order(session, clock, shop, await make_product(session, clock, shop))
+        await session.commit()
+    transport = httpx.MockTransport(merchant)
+    async with httpx.AsyncClient(transport=transport) as client:
+        guarded = WebhookDeliverer(sessionmaker, clock, client, resolver=resolver)
+        assert await guarded.deliver_due() == 2
+
+    # the public one went to the address that was checked, under its own name
+    [request] = seen
+    assert request.url.host == "93.184.216.34"
+    assert request.headers["host"] == "pos.example"
+    assert request.extensions["sni_hostname"] == "pos.example"
+    async with sessionmaker() as session:
+        rows = {
+            url: (status, error)
+            for url, status, error in (
+                await session.execute(
+                    select(
+                        WebhookEndpoint.url, WebhookDelivery.status, WebhookDelivery.last_error
+                    ).join(WebhookEndpoint)
+                )
+            ).all()
+        }
+    assert rows["https://pos.example/hooks"] == (WebhookDeliveryStatus.DELIVERED, "")
+    status, error = rows["https://rebind.example/hooks"]
+    assert status is WebhookDeliveryStatus.PENDING  # retried by the usual policy
+    assert "rebind.example resolves to 127.0.0.1" in error

@@ -82,3 +82,37 @@ async def test_a_market_endpoint_hears_every_shop_of_the_market(
         {e["data"]["shop_id"] for e in events}
     )
     assert [e["type"] for e in events] == ["order.created", "order.created"]
+
+
+UNSAFE_URLS = [
+    "http://127.0.0.1:5432/",
+    "https://127.1/hooks",  # an old spelling of 127.0.0.1
+    "https://[::1]/hooks",
+    "https://[::ffff:10.0.0.5]/hooks",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://10.0.0.5/hooks",
+    "https://192.168.0.10/hooks",
+    "https://224.0.0.1/hooks",
+    "https://0.0.0.0/hooks",
+    "http://localhost/hooks",
+    "https://localhost./hooks",
+    "https://api.localhost/hooks",
+    "http://pos.example/hooks",  # plain http: only with LIVECART_WEBHOOK_ALLOW_PRIVATE_URLS
+    "ftp://pos.example/hooks",
+    "https://user:pw@pos.example/hooks",
+]
+
+
+async def test_webhook_urls_to_private_or_unsafe_places_are_refused(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        await make_shop(session, clock)
+        await session.commit()
+    for url in UNSAFE_URLS:
+        body = {"url": url, "events": ["order.created"], "shop": "ganada"}
+        refused = await api.post("/api/v1/webhook-endpoints", json=body, headers=AUTH)
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "webhook URL" in refused.json()["detail"], url
+    assert (await api.get("/api/v1/webhook-endpoints", headers=AUTH)).json() == []

@@ -14,6 +14,7 @@ from catalog.errors import InvalidInput
 from catalog.models import Order, OrderStatus
 from catalog.order_sheet import orders_sheet, parse_period
 from catalog.orders import list_orders
+from catalog.payments import failed_refunds
 from webhook.deps import Authorized, SessionDep, ShopDep
 from webhook.schemas import OrderOut, OrderPage
 
@@ -113,7 +114,12 @@ async def list_shop_orders(
         if next_cursor is not None:
             headers["X-Next-Cursor"] = next_cursor
         return Response(orders_csv(orders), media_type="text/csv; charset=utf-8", headers=headers)
-    return OrderPage(items=[OrderOut.model_validate(o) for o in orders], next_cursor=next_cursor)
+    problems = await failed_refunds(session, [o.id for o in orders])
+    items = [
+        OrderOut.model_validate(o).model_copy(update={"refund_problem": problems.get(o.id)})
+        for o in orders
+    ]
+    return OrderPage(items=items, next_cursor=next_cursor)
 
 
 @sheet_router.get(

@@ -18,7 +18,7 @@ from catalog.webhook_events import (
     list_endpoints,
     replay_delivery,
 )
-from webhook.deps import Authorized, NowDep, Principal, PrincipalDep, SessionDep
+from webhook.deps import Authorized, ContextDep, NowDep, Principal, PrincipalDep, SessionDep
 from webhook.schemas import (
     WebhookDeliveryOut,
     WebhookEndpointCreated,
@@ -62,9 +62,17 @@ async def _own_endpoint(
 
 @router.post("/webhook-endpoints", status_code=201, response_model=WebhookEndpointCreated)
 async def post_webhook_endpoint(
-    body: WebhookEndpointIn, session: SessionDep, now: NowDep, principal: PrincipalDep
+    body: WebhookEndpointIn,
+    session: SessionDep,
+    now: NowDep,
+    principal: PrincipalDep,
+    ctx: ContextDep,
 ) -> WebhookEndpointCreated:
-    """Register a URL for events of one shop or one market; the signing secret is shown once."""
+    """Register a URL for events of one shop or one market; the signing secret is shown once.
+
+    The URL must be https to a public server: local and private network addresses are
+    refused (422) unless LIVECART_WEBHOOK_ALLOW_PRIVATE_URLS is set.
+    """
     if (body.shop is None) == (body.market is None):
         raise InvalidInput("give exactly one of shop or market", "shop")
     shop = await get_shop(session, body.shop) if body.shop else None
@@ -79,6 +87,7 @@ async def post_webhook_endpoint(
         shop=shop,
         market_id=market.id if market else None,
         description=body.description,
+        allow_private_urls=ctx.webhook_allow_private_urls,
     )
     out = await _endpoint_out(session, endpoint)
     return WebhookEndpointCreated(**out.model_dump(), secret=endpoint.secret)
