@@ -84,18 +84,29 @@ class Period:
     until: datetime | None
 
 
+#: the years a `from`/`to` bound may name; anything outside is a typo (and 0001-01-01 or
+#: 9999-12-31 would overflow when moved between time zones)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
 def parse_bound(value: str | None, timezone: str, *, end: bool) -> datetime | None:
     """A `from`/`to` query value: a date (a whole day in the shop's time zone; `to` includes
-    its day) or an ISO 8601 time with an offset (`to` is then exclusive)."""
+    its day) or an ISO 8601 time with an offset (`to` is then exclusive). Years outside
+    EARLIEST_YEAR..LATEST_YEAR are refused as InvalidInput, never an overflow."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     field = "to" if end else "from"
+    out_of_range = InvalidInput(
+        f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
+    )
     try:
         day = date.fromisoformat(text)
     except ValueError:
         day = None
     if day is not None and len(text) == 10:
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise out_of_range
         start = datetime.combine(day + timedelta(days=1 if end else 0), time(), ZoneInfo(timezone))
         return start.astimezone(ZoneInfo("UTC"))
     try:
@@ -106,7 +117,12 @@ def parse_bound(value: str | None, timezone: str, *, end: bool) -> datetime | No
         ) from exc
     if moment.tzinfo is None:
         raise InvalidInput(f"{field} needs an offset, like +09:00, or a plain date", field=field)
-    return moment.astimezone(ZoneInfo("UTC"))
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise out_of_range
+    try:
+        return moment.astimezone(ZoneInfo("UTC"))
+    except OverflowError as exc:  # pragma: no cover - the year bounds keep this away
+        raise out_of_range from exc
 
 
 def parse_period(since: str | None, until: str | None, timezone: str) -> Period:

@@ -34,8 +34,20 @@ class FeaturedInput:
     live_price: int | None = None
 
 
-def as_utc(moment: datetime, timezone: str) -> datetime:
-    """An aware time as is; a naive one is read as wall-clock time in `timezone`."""
+#: the years a show or a scheduled send may fall in: anything else is a typo (and year 1 or
+#: 9999 would overflow when moved between time zones)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def as_utc(moment: datetime, timezone: str, field: str = "starts_at") -> datetime:
+    """An aware time as is; a naive one is read as wall-clock time in `timezone`.
+
+    A year outside EARLIEST_YEAR..LATEST_YEAR is InvalidInput on `field`, never an overflow.
+    """
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise InvalidInput(
+            f"choose a date between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(ZoneInfo("UTC"))
@@ -132,8 +144,14 @@ async def upsert_show(
     cover_url = _check_url(str(fields.get("cover_url") or ""), "cover_url")
     replay_url = _check_url(str(fields.get("replay_url") or ""), "replay_url")
     previous_start = None if created else show.starts_at
-    starts_at = as_utc(fields["starts_at"], timezone) if fields.get("starts_at") else show.starts_at
-    ends_at = as_utc(fields["ends_at"], timezone) if fields.get("ends_at") else show.ends_at
+    starts_at = (
+        as_utc(fields["starts_at"], timezone, "starts_at")
+        if fields.get("starts_at")
+        else show.starts_at
+    )
+    ends_at = (
+        as_utc(fields["ends_at"], timezone, "ends_at") if fields.get("ends_at") else show.ends_at
+    )
     if ends_at <= starts_at:
         raise InvalidInput("a show ends after it starts", field="ends_at")
     if shop is not None:

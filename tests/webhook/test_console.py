@@ -159,6 +159,9 @@ async def test_a_show_created_through_the_form_is_stored_and_needs_the_csrf_toke
     backwards = {**form, "csrf": csrf, "ends_at": "2026-11-26T18:00", "title": "바뀐 제목"}
     refused = await api.post(f"/console/shows/{show_id}", data=backwards)
     assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    for far in ({"starts_at": "0001-01-01T00:00"}, {"ends_at": "9999-12-31T23:59"}):
+        bad = {**form, "csrf": csrf, **far}
+        assert (await api.post(f"/console/shows/{show_id}", data=bad)).status_code == 422
     for products in ("ganada/durian", "ganada/pear ²", "ganada/pear 1 2"):
         bad = {**form, "csrf": csrf, "products": products}
         assert (await api.post(f"/console/shows/{show_id}", data=bad)).status_code == 422
@@ -228,6 +231,10 @@ async def test_a_broadcast_composed_in_the_console_is_previewed_sent_once_and_fo
               "language": "ko", "text": "내일 또 만나요"},
     )  # fmt: skip
     later_url = later.headers["location"]
+    for far in ("0001-01-01T00:00", "9999-12-31T23:59"):  # a typo, not a server error
+        odd = {"csrf": csrf, "when": "later", "send_at": far}
+        refused = await api.post(f"{later_url}/confirm", data=odd)
+        assert refused.status_code == 422 and "2100년" in refused.text
     past = {"csrf": csrf, "when": "later", "send_at": "2026-11-25T08:00"}  # 08:00 in Seoul
     assert (await api.post(f"{later_url}/confirm", data=past)).status_code == 422
     tomorrow = {"csrf": csrf, "when": "later", "send_at": "2026-11-26T19:00"}

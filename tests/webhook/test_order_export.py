@@ -118,4 +118,8 @@ async def test_the_excel_export_matches_the_orders_and_totals_only_paid_ones(
         "/api/v1/shops/ganada/orders.xlsx", params={"from": "yesterday"}, headers=AUTH
     )
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    for far in ({"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "0001-01-01T00:00Z"}):
+        refused = await api.get("/api/v1/shops/ganada/orders.xlsx", params=far, headers=AUTH)
+        assert refused.status_code == 422, far
+        assert refused.json()["type"].endswith("invalid_input") and "2100" in refused.text
     assert (await api.get("/api/v1/shops/ganada/orders.xlsx")).status_code == 401

@@ -931,8 +931,9 @@ async def confirm(
     send_at = None
     if form.get("when") == "later":
         try:
-            send_at = as_utc(datetime.fromisoformat(_field(form, "send_at", 40)), ctx.timezone)
-        except ValueError:
+            typed = datetime.fromisoformat(_field(form, "send_at", 40))
+            send_at = as_utc(typed, ctx.timezone, "send_at")
+        except (ValueError, OverflowError, InvalidInput):  # not a time, or a year like 9999
             send_at = None
         if send_at is None or send_at <= now:
             return await _refuse(request, member, broadcast_id)
@@ -949,7 +950,7 @@ async def _refuse(request: Request, member: cs.ConsoleSession, broadcast_id: int
         "console/message.html",
         member,
         status_code=422,
-        message=text.gettext("Please choose a time in the future."),
+        message=text.gettext("Please choose a time in the future, before the year 2100."),
         back=f"/console/broadcasts/{broadcast_id}",
     )
 
