@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision, get_currency_symbol
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,6 +190,14 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
+def _as_text(cells: tuple[Cell, ...]) -> None:
+    """Text typed by people (product names, units, SKUs, codes) stays text: openpyxl would
+    store "=HYPERLINK(...)" as a formula that runs when the vendor opens the file."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
     """The .xlsx file's bytes: a line per order line, then the paid orders' totals."""
     zone = ZoneInfo(shop.timezone)
@@ -229,6 +238,7 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
                     _amount(order.total, precision),
                 )
             )
+            _as_text(sheet[sheet.max_row])
     sheet.append(
         (
             TOTALS_LABEL,
