@@ -201,8 +201,8 @@ async def _replace_featured(
             raise NotFound("product", f"{shop_slug}/{item.sku}")
         if product.id in seen:
             raise InvalidInput(f"{shop_slug}/{item.sku} is featured twice", field="products")
-        if item.live_price is not None and item.live_price < 0:
-            raise InvalidInput("live_price can't be negative", field="live_price")
+        if item.live_price is not None and item.live_price < 1:  # 0 is a typo, not a gift
+            raise InvalidInput("a live price is at least 1", field="live_price")
         seen.add(product.id)
         rows.append(
             ShowProduct(
