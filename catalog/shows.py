@@ -53,9 +53,19 @@ def as_utc(moment: datetime, timezone: str, field: str = "starts_at") -> datetim
     return moment.astimezone(ZoneInfo("UTC"))
 
 
+#: the longest stream, cover or replay link a show stores (the columns' size)
+MAX_URL = 500
+
+
 def _check_url(value: str, field: str) -> str:
+    """An http(s) link of at most MAX_URL characters, without spaces or control characters
+    (a pasted link with a line break in it would send people nowhere)."""
     if not value:
         return value
+    if len(value) > MAX_URL:
+        raise InvalidInput(f"{field} is at most {MAX_URL} characters", field=field)
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise InvalidInput(f"{field} must not contain spaces or control characters", field=field)
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InvalidInput(f"{field} must be an http(s) URL", field=field)

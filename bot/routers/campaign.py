@@ -37,7 +37,7 @@ from catalog.campaign_staff import staff_markets
 from catalog.delivery_stats import DeliveryStats, broadcast_stats, show_stats
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Broadcast, BroadcastSegment, BroadcastStatus, Market, Show
-from catalog.shows import get_show, list_shows, show_market_id, upsert_show
+from catalog.shows import MAX_URL, get_show, list_shows, show_market_id, upsert_show
 
 router = Router(name=__name__)
 
@@ -315,7 +315,15 @@ async def on_replay_link_text(
             default_timezone=show.timezone,
         )
     except InvalidInput:
-        replies.send(_("That is not a web link. Send one that starts with https://"))
+        if len(link) > MAX_URL:
+            replies.send(
+                _("That link is too long: at most {n} characters. Please send a shorter one.")
+                .format(n=MAX_URL)
+            )
+        else:
+            replies.send(
+                _("That is not a web link. Send one that starts with https://, without spaces.")
+            )
         return
     await state.set_state(None)
     text, markup = await render_show_panel(

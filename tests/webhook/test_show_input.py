@@ -51,3 +51,17 @@ async def test_a_live_price_of_zero_is_refused_in_rest_and_in_the_console(
     async with sessionmaker() as session:
         show = await get_show(session, int(created.headers["location"].rsplit("/", 1)[1]))
         assert [item.live_price for item in show.featured] == [1]
+
+
+async def test_a_link_too_long_or_with_a_space_or_control_character_is_refused(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await _shop_with_a_pear(sessionmaker, clock)
+    good = {**SHOW, "stream_url": "https://youtu.be/live"}
+    assert (await api.put("/api/v1/shows/3", json=good, headers=AUTH)).status_code == 201
+    for field in ("stream_url", "replay_url", "cover_url"):
+        for link in ("https://youtu.be/" + "a" * 484, "https://youtu.be/a b", "https://x.kr/\x00"):
+            answer = await api.put("/api/v1/shows/3", json={field: link}, headers=AUTH)
+            assert answer.status_code == 422, (field, link)
+    async with sessionmaker() as session:
+        assert (await get_show(session, 3)).stream_url == "https://youtu.be/live"
