@@ -41,7 +41,8 @@ async def test_a_vendor_gets_this_months_orders_as_an_excel_document(
         seller.user_id, predicate=lambda m: bool(m.get("document_file_id"))
     )
     assert document["document"]["file_name"] == "ganada-fruit-orders-20261101-20261130.xlsx"
-    assert "2" in text_of(document)  # "📊 가나청과: 2 orders, ..." in the vendor's language
+    # the vendor's language; the month's two orders, not last month's
+    assert text_of(document) == f"📊 {shop.name}: 주문 2건, 2026. 11. 1. – 2026. 11. 30."
 
     content = await livecart.client.file_bytes(document["document_file_id"])
     rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
