@@ -46,6 +46,9 @@ async def test_a_live_price_of_zero_is_refused_in_rest_and_in_the_console(
     }
     refused = await api.post("/console/shows", data=form)
     assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    # in the console's language (Korean by default), not the domain's English message
+    assert "“방송 상품” 항목을 확인해 주세요: 라이브 가격은 1 이상이어야 해요." in refused.text
+    assert "at least 1" not in refused.text
     created = await api.post("/console/shows", data={**form, "products": "pear 1"})
     assert created.status_code == 303
     async with sessionmaker() as session:

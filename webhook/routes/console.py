@@ -419,6 +419,8 @@ async def _render_show_form(
 
 
 def _error_text(text: ConsoleText, error: DomainError) -> str:
+    """The refused form's error in the console's language: the field it concerns and what
+    to do about it (the domain's own message is English, for logs and the REST API)."""
     _ = text.gettext
     labels = {
         "title": _("Title"),
@@ -432,15 +434,45 @@ def _error_text(text: ConsoleText, error: DomainError) -> str:
         "live_price": _("Featured products"),
         "text": _("Message"),
         "button_url": _("Button link"),
+        "photo": _("Picture link"),
         "scope": _("Who it is for"),
         "send_at": _("Send at"),
     }
+    link = _("Give a web link that starts with https://, without spaces, at most 500 characters.")
+    advice = {
+        "title": _("Write a title of 1 to 200 characters."),
+        "description": _("Write at most 4,000 characters."),
+        "organiser": _("Choose a shop or a market."),
+        "starts_at": _("Give a date and time between 2000 and 2100."),
+        "ends_at": _("Give a date and time after the start, before 2100."),
+        "stream_url": link,
+        "cover_url": link,
+        "photo": link,
+        "button_url": _("Give both a button label and a link that starts with https://."),
+        "products": _(
+            "Write one product per line: shop/sku, then its live price if it has one. "
+            "Each product once, at most 50."
+        ),
+        "live_price": _("A live price is at least 1."),
+        "text": _("Write a message that is not empty and not too long."),
+        "scope": _("Choose who it is for."),
+        "send_at": _("Please choose a time in the future, before the year 2100."),
+    }
+    things = {
+        "product": _("product"),
+        "shop": _("shop"),
+        "market": _("market"),
+        "show": _("show"),
+    }
     if isinstance(error, NotFound):
-        return _("Not found: {what}").format(what=f"{error.what} {error.key}")
-    field = labels.get(getattr(error, "field", None) or "", "")
-    if field:
-        return _("Please check “{field}”: {detail}").format(field=field, detail=str(error))
-    return _("That could not be saved: {detail}").format(detail=str(error))
+        what = things.get(error.what, error.what)
+        return _("Not found: {what}").format(what=f"{what} {error.key}")
+    field = getattr(error, "field", None) or ""
+    if field in labels and field in advice:
+        return _("Please check “{field}”: {detail}").format(
+            field=labels[field], detail=advice[field]
+        )
+    return _("That could not be saved. Please check the form and try again.")
 
 
 @router.get("/shows/new")
@@ -834,7 +866,7 @@ async def _draft(session: AsyncSession, form: BroadcastForm) -> BroadcastDraft:
     if len(form.photo) > 500 or len(form.button_url) > 500 or len(form.button_text) > 64:
         raise InvalidInput("a link is at most 500 characters", field="button_url")
     if form.photo and not form.photo.startswith(("https://", "http://")):
-        raise InvalidInput("the picture must be an http(s) link", field="text")
+        raise InvalidInput("the picture must be an http(s) link", field="photo")
     return BroadcastDraft(
         segment=segment,
         text=form.text,
