@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -99,11 +100,56 @@ async def get_show(session: AsyncSession, show_id: int) -> Show:
     return show
 
 
-async def next_show_id(session: AsyncSession) -> int:
-    """An id no show has yet (for shows created in the console rather than by a REST client
-    that picks its own ids)."""
-    highest = await session.scalar(select(func.max(Show.id)))
-    return int(highest or 0) + 1
+#: how many fresh ids create_show tries before it gives up (each lost race costs one)
+CREATE_ATTEMPTS = 10
+
+
+async def create_show(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    fields: Mapping[str, Any],
+    featured: Sequence[FeaturedInput] | None = None,
+    default_timezone: str = "Asia/Seoul",
+) -> Show:
+    """A new show under an id no show has (for the console; REST clients choose their own).
+
+    A plain INSERT, never an upsert: when another creation or a REST client took the id
+    first, the insert fails in its savepoint and the next free id is tried, so nobody's show
+    is ever overwritten. Same rules as upsert_show.
+    """
+    for attempt in range(CREATE_ATTEMPTS):
+        highest = await session.scalar(select(func.max(Show.id)))
+        show_id = int(highest or 0) + 1
+        try:
+            async with session.begin_nested():
+                show = _new_show(show_id, fields, now)
+                await _write_show(session, show, True, now, fields, featured, default_timezone)
+        except IntegrityError:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            continue
+        return await get_show(session, show_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _new_show(show_id: int, fields: Mapping[str, Any], now: datetime) -> Show:
+    if not 1 <= show_id <= MAX_SHOW_ID:
+        raise InvalidInput("show id must be a positive integer", field="id")
+    for required in ("title", "starts_at", "ends_at"):
+        if not fields.get(required):
+            raise InvalidInput(f"a new show needs {required}", field=required)
+    if not fields.get("market") and not fields.get("shop"):
+        raise InvalidInput("a show belongs to a market or a shop", field="shop")
+    return Show(
+        id=show_id,
+        created_at=now,
+        description="",
+        stream_url="",
+        cover_url="",
+        replay_url="",
+        send_replay=False,
+    )
 
 
 async def upsert_show(
@@ -123,23 +169,23 @@ async def upsert_show(
     """
     if not 1 <= show_id <= MAX_SHOW_ID:
         raise InvalidInput("show id must be a positive integer", field="id")
-    show = await session.get(Show, show_id)
-    created = show is None
-    if show is None:
-        for required in ("title", "starts_at", "ends_at"):
-            if not fields.get(required):
-                raise InvalidInput(f"a new show needs {required}", field=required)
-        if not fields.get("market") and not fields.get("shop"):
-            raise InvalidInput("a show belongs to a market or a shop", field="shop")
-        show = Show(
-            id=show_id,
-            created_at=now,
-            description="",
-            stream_url="",
-            cover_url="",
-            replay_url="",
-            send_replay=False,
-        )
+    existing = await session.get(Show, show_id)
+    created = existing is None
+    show = _new_show(show_id, fields, now) if existing is None else existing
+    await _write_show(session, show, created, now, fields, featured, default_timezone)
+    return await get_show(session, show.id), created
+
+
+async def _write_show(
+    session: AsyncSession,
+    show: Show,
+    created: bool,
+    now: datetime,
+    fields: Mapping[str, Any],
+    featured: Sequence[FeaturedInput] | None,
+    default_timezone: str,
+) -> None:
+    """Check `fields` and write them to `show` (added to the session when `created`)."""
     if fields.get("market") and fields.get("shop"):
         raise InvalidInput("a show belongs to a market or a shop, not both", field="shop")
     # everything is checked before the show changes: a refused update leaves it as it was
@@ -186,7 +232,6 @@ async def upsert_show(
         await _reset_future_reminders(session, show, now=now)
     if featured is not None:
         await _replace_featured(session, show, featured)
-    return await get_show(session, show.id), created
 
 
 async def _replace_featured(

@@ -41,8 +41,8 @@ from catalog.shows import (
     FeaturedInput,
     as_utc,
     get_show,
+    create_show,
     list_shows,
-    next_show_id,
     upsert_show,
 )
 from webhook import console_session as cs
@@ -487,22 +487,28 @@ async def new_show(
 
 
 async def _save_show(
-    session: AsyncSession, show_id: int, form: ShowForm, ctx: ContextDep, now: datetime
+    session: AsyncSession, show_id: int | None, form: ShowForm, ctx: ContextDep, now: datetime
 ) -> Show:
+    """A new show (under a fresh id: never someone else's) or the edited one."""
     fields = _show_fields(form)
+    featured = _parse_featured(form.products)
+    if show_id is None:
+        return await create_show(
+            session, now=now, fields=fields, featured=featured, default_timezone=ctx.timezone
+        )
     show, _created = await upsert_show(
         session,
         show_id,
         now=now,
         fields=fields,
-        featured=_parse_featured(form.products),
+        featured=featured,
         default_timezone=ctx.timezone,
     )
     return show
 
 
 @router.post("/shows")
-async def create_show(
+async def create_show_route(
     request: Request,
     member: Member,
     form: Form,
@@ -512,7 +518,7 @@ async def create_show(
 ) -> Response:
     typed = _parse_show_form(form)
     try:
-        show = await _save_show(session, await next_show_id(session), typed, ctx, now)
+        show = await _save_show(session, None, typed, ctx, now)
     except DomainError as error:
         await session.rollback()
         return await _render_show_form(request, member, session, typed, show_id=None, error=error)
