@@ -46,9 +46,7 @@ def as_utc(moment: datetime, timezone: str, field: str = "starts_at") -> datetim
     A year outside EARLIEST_YEAR..LATEST_YEAR is InvalidInput on `field`, never an overflow.
     """
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise InvalidInput(
-            f"choose a date between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
-        )
+        raise InvalidInput(f"choose a date between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(ZoneInfo("UTC"))

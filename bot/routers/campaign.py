@@ -317,8 +317,9 @@ async def on_replay_link_text(
     except InvalidInput:
         if len(link) > MAX_URL:
             replies.send(
-                _("That link is too long: at most {n} characters. Please send a shorter one.")
-                .format(n=MAX_URL)
+                _(
+                    "That link is too long: at most {n} characters. Please send a shorter one."
+                ).format(n=MAX_URL)
             )
         else:
             replies.send(
