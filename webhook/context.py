@@ -52,6 +52,8 @@ class WebContext:
     reminder_offsets: tuple[int, ...] = (86400, 600, 0)
     # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
     portone_timeout_seconds: float = 10.0
+    # LIVECART_REDIS_URL: counts shared by every instance (the console's failed logins)
+    redis_url: str | None = None
 
     @property
     def portone_configured(self) -> bool:

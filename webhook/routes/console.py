@@ -40,8 +40,8 @@ from catalog.show_figures import show_figures, show_order_lines
 from catalog.shows import (
     FeaturedInput,
     as_utc,
-    get_show,
     create_show,
+    get_show,
     list_shows,
     upsert_show,
 )
@@ -164,9 +164,12 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
     given = form.get("csrf")
     if session is None or not isinstance(given, str) or not _same(given, session.csrf):
         raise CsrfRefused()
+    name = form.get("name")
+    name = name.strip() if isinstance(name, str) else ""
     throttle = cs.login_throttle(request)
-    client = request.client.host if request.client else ""
-    if throttle.blocked(client):
+    # the visitor's address as uvicorn's proxy headers resolved it (not the proxy's own)
+    key = cs.login_key(request.client.host if request.client else "", name)
+    if await throttle.blocked(key):
         text = ConsoleText(session.lang)
         return render(
             request,
@@ -176,9 +179,7 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
             error=text.gettext("Too many wrong tries. Please wait five minutes and try again."),
             name="",
         )
-    name = form.get("name")
     password = form.get("password")
-    name = name.strip() if isinstance(name, str) else ""
     password = password if isinstance(password, str) else ""  # a password is taken as typed
     user = None
     if not name and password and cs.check_api_token(request, password.strip()):
@@ -188,7 +189,7 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
         if found is not None:
             user = f"user:{found.id}:{hash_fingerprint(found)}"
     if user is None:
-        throttle.failed(client)
+        await throttle.failed(key)
         text = ConsoleText(session.lang)
         return render(
             request,
