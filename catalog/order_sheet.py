@@ -9,6 +9,7 @@ number format, so the sheet can sum them; times are real date cells, in the shop
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -147,25 +148,34 @@ def month_period(now: datetime, timezone: str, *, months_back: int = 0) -> Perio
     return Period(start.astimezone(utc), following.astimezone(utc))
 
 
-async def orders_in_period(session: AsyncSession, shop: Shop, period: Period) -> list[Order]:
-    """Every order of the shop placed in the period, oldest first (at most MAX_SHEET_ORDERS)."""
+class TooManyOrders(InvalidInput):
+    """The period holds more orders than one sheet takes: ask for a shorter one."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} orders: choose a shorter period", field="from")
+        self.limit = limit
+
+
+async def orders_in_period(
+    session: AsyncSession, shop: Shop, period: Period, *, limit: int = MAX_SHEET_ORDERS
+) -> list[Order]:
+    """Every order of the shop placed in the period, oldest first; more than `limit` is
+    TooManyOrders (refused, never cut short)."""
     found: list[Order] = []
     before_id: int | None = None
     while True:
         page = await list_orders(
             session,
             shop,
-            limit=_PAGE,
+            limit=min(_PAGE, limit + 1),
             before_id=before_id,
             since=period.since,
             until=period.until,
         )
         found.extend(page)
-        if len(found) > MAX_SHEET_ORDERS:
-            raise InvalidInput(
-                f"more than {MAX_SHEET_ORDERS} orders: choose a shorter period", field="from"
-            )
-        if len(page) < _PAGE:
+        if len(found) > limit:
+            raise TooManyOrders(limit)
+        if len(page) < min(_PAGE, limit + 1):
             break
         before_id = page[-1].id
     found.reverse()
@@ -190,24 +200,21 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
-def _as_text(cells: tuple[Cell, ...]) -> None:
-    """Text typed by people (product names, units, SKUs, codes) stays text: openpyxl would
-    store "=HYPERLINK(...)" as a formula that runs when the vendor opens the file."""
-    for cell in cells:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
+@dataclass(frozen=True)
+class SheetData:
+    """What goes in the workbook, as plain values: built from the orders in the event loop,
+    written to .xlsx in a worker thread (render_workbook) without touching the database."""
+
+    rows: list[tuple[object, ...]]
+    totals: tuple[object, ...]
+    currency: str
 
 
-def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
-    """The .xlsx file's bytes: a line per order line, then the paid orders' totals."""
+def sheet_data(orders: list[Order], shop: Shop) -> SheetData:
+    """A line per order line, then the paid orders' totals (money in the currency's units)."""
     zone = ZoneInfo(shop.timezone)
     precision = get_currency_precision(shop.currency)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "주문 내역"
-    sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    rows: list[tuple[object, ...]] = []
     quantity = line_sum = subtotal = delivery = total = 0
     for order in orders:
         sold = order.status in SOLD_STATUSES
@@ -219,7 +226,7 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
             if sold:
                 quantity += line.quantity
                 line_sum += line.line_total
-            sheet.append(
+            rows.append(
                 (
                     order.code,
                     _local(order.created_at, zone),
@@ -238,26 +245,46 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
                     _amount(order.total, precision),
                 )
             )
-            _as_text(sheet[sheet.max_row])
-    sheet.append(
-        (
-            TOTALS_LABEL,
-            *([None] * 9),
-            quantity,
-            _amount(line_sum, precision),
-            _amount(subtotal, precision),
-            _amount(delivery, precision),
-            _amount(total, precision),
-        )
+    totals = (
+        TOTALS_LABEL,
+        *([None] * 9),
+        quantity,
+        _amount(line_sum, precision),
+        _amount(subtotal, precision),
+        _amount(delivery, precision),
+        _amount(total, precision),
     )
+    return SheetData(rows, totals, shop.currency)
+
+
+def _as_text(cells: tuple[Cell, ...]) -> None:
+    """Text typed by people (product names, units, SKUs, codes) stays text: openpyxl would
+    store "=HYPERLINK(...)" as a formula that runs when the vendor opens the file."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def render_workbook(data: SheetData) -> bytes:
+    """The .xlsx file's bytes (pure and CPU-bound: run it in a thread for a big month)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "주문 내역"
+    sheet.append(HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in data.rows:
+        sheet.append(row)
+        _as_text(sheet[sheet.max_row])
+    sheet.append(data.totals)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
-    number = money_format(shop.currency)
-    for row in sheet.iter_rows(min_row=2):
+    number = money_format(data.currency)
+    for cells in sheet.iter_rows(min_row=2):
         for column in _MONEY_COLUMNS:
-            row[column - 1].number_format = number
+            cells[column - 1].number_format = number
         for column in _DATE_COLUMNS:
-            row[column - 1].number_format = DATE_FORMAT
+            cells[column - 1].number_format = DATE_FORMAT
     widths = (12, 17, 11, 10, 11, 17, 14, 28, 8, 12, 7, 12, 12, 10, 12)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -265,6 +292,11 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
+    """The .xlsx file's bytes: a line per order line, then the paid orders' totals."""
+    return render_workbook(sheet_data(orders, shop))
 
 
 def sheet_filename(shop: Shop, period: Period) -> str:
@@ -282,4 +314,5 @@ def sheet_filename(shop: Shop, period: Period) -> str:
 async def orders_sheet(session: AsyncSession, shop: Shop, period: Period) -> tuple[str, bytes]:
     """(file name, .xlsx bytes) of the shop's orders in the period."""
     orders = await orders_in_period(session, shop, period)
-    return sheet_filename(shop, period), orders_workbook(orders, shop)
+    data = sheet_data(orders, shop)
+    return sheet_filename(shop, period), await asyncio.to_thread(render_workbook, data)
