@@ -3,6 +3,7 @@ and the orders as an Excel file they asked for."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,15 @@ from bot.routers.vendor_export import SHEET_KIND
 from bot.routers.vendor_stock import page_of
 from catalog.errors import NotFound
 from catalog.models import Order, OrderStatus, OutboxMessage, Product
-from catalog.order_sheet import Period, orders_in_period, orders_workbook, sheet_filename
+from catalog.order_sheet import (
+    MAX_SHEET_ORDERS,
+    Period,
+    TooManyOrders,
+    orders_in_period,
+    render_workbook,
+    sheet_data,
+    sheet_filename,
+)
 from catalog.orders import get_order
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
@@ -106,7 +115,12 @@ def _moment(value: object) -> datetime | None:
 
 
 async def render_vendor_orders_sheet(
-    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+    session: AsyncSession,
+    row: OutboxMessage,
+    locale: str,
+    env: RenderEnv,
+    *,
+    max_orders: int = MAX_SHEET_ORDERS,
 ) -> Outgoing | None:
     """The .xlsx of the shop's orders in the period asked for, as a document with a caption."""
     try:
@@ -116,18 +130,27 @@ async def render_vendor_orders_sheet(
     if row.chat_id not in {vendor.chat_id for vendor in await shop_vendors(session, shop.id)}:
         raise Skip("no longer one of the shop's vendors")  # removed since the tap
     period = Period(_moment(row.payload.get("since")), _moment(row.payload.get("until")))
-    orders = await orders_in_period(session, shop, period)
     zone = ZoneInfo(shop.timezone)
-    days = [
+    days = " – ".join(
         format_date(moment.astimezone(zone).date(), format="medium", locale=babel_locale(locale))
         for moment in (period.since, period.until and period.until - timedelta(microseconds=1))
         if moment is not None
-    ]
-    caption = _("📊 {shop}: {count} orders, {period}").format(
-        shop=shop.name, count=len(orders), period=" – ".join(days)
     )
-    document = (sheet_filename(shop, period), orders_workbook(orders, shop))
-    return Outgoing(caption, document=document)
+    try:
+        orders = await orders_in_period(session, shop, period, limit=max_orders)
+    except TooManyOrders as refused:
+        return Outgoing(
+            _(
+                "📊 {shop}, {period}: more than {count} orders, too many for one Excel file. "
+                "Please ask your market office to send them in parts."
+            ).format(shop=shop.name, period=days, count=refused.limit)
+        )
+    caption = _("📊 {shop}: {count} orders, {period}").format(
+        shop=shop.name, count=len(orders), period=days
+    )
+    # the orders become plain values here; the workbook is written off the event loop
+    content = await asyncio.to_thread(render_workbook, sheet_data(orders, shop))
+    return Outgoing(caption, document=(sheet_filename(shop, period), content))
 
 
 VENDOR_RENDERERS: dict[str, Renderer] = {

@@ -9,6 +9,7 @@ number format, so the sheet can sum them; times are real date cells, in the shop
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision, get_currency_symbol
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,18 +86,29 @@ class Period:
     until: datetime | None
 
 
+#: the years a `from`/`to` bound may name; anything outside is a typo (and 0001-01-01 or
+#: 9999-12-31 would overflow when moved between time zones)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
 def parse_bound(value: str | None, timezone: str, *, end: bool) -> datetime | None:
     """A `from`/`to` query value: a date (a whole day in the shop's time zone; `to` includes
-    its day) or an ISO 8601 time with an offset (`to` is then exclusive)."""
+    its day) or an ISO 8601 time with an offset (`to` is then exclusive). Years outside
+    EARLIEST_YEAR..LATEST_YEAR are refused as InvalidInput, never an overflow."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     field = "to" if end else "from"
+    out_of_range = InvalidInput(
+        f"{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
+    )
     try:
         day = date.fromisoformat(text)
     except ValueError:
         day = None
     if day is not None and len(text) == 10:
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise out_of_range
         start = datetime.combine(day + timedelta(days=1 if end else 0), time(), ZoneInfo(timezone))
         return start.astimezone(ZoneInfo("UTC"))
     try:
@@ -106,7 +119,12 @@ def parse_bound(value: str | None, timezone: str, *, end: bool) -> datetime | No
         ) from exc
     if moment.tzinfo is None:
         raise InvalidInput(f"{field} needs an offset, like +09:00, or a plain date", field=field)
-    return moment.astimezone(ZoneInfo("UTC"))
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise out_of_range
+    try:
+        return moment.astimezone(ZoneInfo("UTC"))
+    except OverflowError as exc:  # pragma: no cover - the year bounds keep this away
+        raise out_of_range from exc
 
 
 def parse_period(since: str | None, until: str | None, timezone: str) -> Period:
@@ -130,25 +148,34 @@ def month_period(now: datetime, timezone: str, *, months_back: int = 0) -> Perio
     return Period(start.astimezone(utc), following.astimezone(utc))
 
 
-async def orders_in_period(session: AsyncSession, shop: Shop, period: Period) -> list[Order]:
-    """Every order of the shop placed in the period, oldest first (at most MAX_SHEET_ORDERS)."""
+class TooManyOrders(InvalidInput):
+    """The period holds more orders than one sheet takes: ask for a shorter one."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} orders: choose a shorter period", field="from")
+        self.limit = limit
+
+
+async def orders_in_period(
+    session: AsyncSession, shop: Shop, period: Period, *, limit: int = MAX_SHEET_ORDERS
+) -> list[Order]:
+    """Every order of the shop placed in the period, oldest first; more than `limit` is
+    TooManyOrders (refused, never cut short)."""
     found: list[Order] = []
     before_id: int | None = None
     while True:
         page = await list_orders(
             session,
             shop,
-            limit=_PAGE,
+            limit=min(_PAGE, limit + 1),
             before_id=before_id,
             since=period.since,
             until=period.until,
         )
         found.extend(page)
-        if len(found) > MAX_SHEET_ORDERS:
-            raise InvalidInput(
-                f"more than {MAX_SHEET_ORDERS} orders: choose a shorter period", field="from"
-            )
-        if len(page) < _PAGE:
+        if len(found) > limit:
+            raise TooManyOrders(limit)
+        if len(page) < min(_PAGE, limit + 1):
             break
         before_id = page[-1].id
     found.reverse()
@@ -173,16 +200,21 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
-def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
-    """The .xlsx file's bytes: a line per order line, then the paid orders' totals."""
+@dataclass(frozen=True)
+class SheetData:
+    """What goes in the workbook, as plain values: built from the orders in the event loop,
+    written to .xlsx in a worker thread (render_workbook) without touching the database."""
+
+    rows: list[tuple[object, ...]]
+    totals: tuple[object, ...]
+    currency: str
+
+
+def sheet_data(orders: list[Order], shop: Shop) -> SheetData:
+    """A line per order line, then the paid orders' totals (money in the currency's units)."""
     zone = ZoneInfo(shop.timezone)
     precision = get_currency_precision(shop.currency)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "주문 내역"
-    sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    rows: list[tuple[object, ...]] = []
     quantity = line_sum = subtotal = delivery = total = 0
     for order in orders:
         sold = order.status in SOLD_STATUSES
@@ -194,7 +226,7 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
             if sold:
                 quantity += line.quantity
                 line_sum += line.line_total
-            sheet.append(
+            rows.append(
                 (
                     order.code,
                     _local(order.created_at, zone),
@@ -213,25 +245,46 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
                     _amount(order.total, precision),
                 )
             )
-    sheet.append(
-        (
-            TOTALS_LABEL,
-            *([None] * 9),
-            quantity,
-            _amount(line_sum, precision),
-            _amount(subtotal, precision),
-            _amount(delivery, precision),
-            _amount(total, precision),
-        )
+    totals = (
+        TOTALS_LABEL,
+        *([None] * 9),
+        quantity,
+        _amount(line_sum, precision),
+        _amount(subtotal, precision),
+        _amount(delivery, precision),
+        _amount(total, precision),
     )
+    return SheetData(rows, totals, shop.currency)
+
+
+def _as_text(cells: tuple[Cell, ...]) -> None:
+    """Text typed by people (product names, units, SKUs, codes) stays text: openpyxl would
+    store "=HYPERLINK(...)" as a formula that runs when the vendor opens the file."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def render_workbook(data: SheetData) -> bytes:
+    """The .xlsx file's bytes (pure and CPU-bound: run it in a thread for a big month)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "주문 내역"
+    sheet.append(HEADERS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in data.rows:
+        sheet.append(row)
+        _as_text(sheet[sheet.max_row])
+    sheet.append(data.totals)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
-    number = money_format(shop.currency)
-    for row in sheet.iter_rows(min_row=2):
+    number = money_format(data.currency)
+    for cells in sheet.iter_rows(min_row=2):
         for column in _MONEY_COLUMNS:
-            row[column - 1].number_format = number
+            cells[column - 1].number_format = number
         for column in _DATE_COLUMNS:
-            row[column - 1].number_format = DATE_FORMAT
+            cells[column - 1].number_format = DATE_FORMAT
     widths = (12, 17, 11, 10, 11, 17, 14, 28, 8, 12, 7, 12, 12, 10, 12)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -239,6 +292,11 @@ def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def orders_workbook(orders: list[Order], shop: Shop) -> bytes:
+    """The .xlsx file's bytes: a line per order line, then the paid orders' totals."""
+    return render_workbook(sheet_data(orders, shop))
 
 
 def sheet_filename(shop: Shop, period: Period) -> str:
@@ -256,4 +314,5 @@ def sheet_filename(shop: Shop, period: Period) -> str:
 async def orders_sheet(session: AsyncSession, shop: Shop, period: Period) -> tuple[str, bytes]:
     """(file name, .xlsx bytes) of the shop's orders in the period."""
     orders = await orders_in_period(session, shop, period)
-    return sheet_filename(shop, period), orders_workbook(orders, shop)
+    data = sheet_data(orders, shop)
+    return sheet_filename(shop, period), await asyncio.to_thread(render_workbook, data)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.db import is_postgres
@@ -49,6 +50,42 @@ async def enqueue_notification(
     session.add(message)
     session.info["outbox_written"] = True  # the edge wakes the sender after commit
     return message
+
+
+async def enqueue_once(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    data: dict[str, Any],
+    now: datetime,
+    dedupe_key: str,
+    lane: OutboxLane = OutboxLane.INTERACTIVE,
+    ref: str = "",
+) -> bool:
+    """Like enqueue_notification, but a key already in the outbox (a double tap, even one
+    served by another instance at the same moment) writes nothing. True when written."""
+    taken = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    )
+    if taken is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            await enqueue_notification(
+                session,
+                chat_id=chat_id,
+                kind=kind,
+                data=data,
+                now=now,
+                lane=lane,
+                ref=ref,
+                dedupe_key=dedupe_key,
+            )
+            await session.flush()
+    except IntegrityError:  # the other tap's row committed between the look and the insert
+        return False
+    return True
 
 
 async def enqueue_many(

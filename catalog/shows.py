@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -34,16 +35,36 @@ class FeaturedInput:
     live_price: int | None = None
 
 
-def as_utc(moment: datetime, timezone: str) -> datetime:
-    """An aware time as is; a naive one is read as wall-clock time in `timezone`."""
+#: the years a show or a scheduled send may fall in: anything else is a typo (and year 1 or
+#: 9999 would overflow when moved between time zones)
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def as_utc(moment: datetime, timezone: str, field: str = "starts_at") -> datetime:
+    """An aware time as is; a naive one is read as wall-clock time in `timezone`.
+
+    A year outside EARLIEST_YEAR..LATEST_YEAR is InvalidInput on `field`, never an overflow.
+    """
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise InvalidInput(f"choose a date between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(ZoneInfo("UTC"))
 
 
+#: the longest stream, cover or replay link a show stores (the columns' size)
+MAX_URL = 500
+
+
 def _check_url(value: str, field: str) -> str:
+    """An http(s) link of at most MAX_URL characters, without spaces or control characters
+    (a pasted link with a line break in it would send people nowhere)."""
     if not value:
         return value
+    if len(value) > MAX_URL:
+        raise InvalidInput(f"{field} is at most {MAX_URL} characters", field=field)
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise InvalidInput(f"{field} must not contain spaces or control characters", field=field)
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InvalidInput(f"{field} must be an http(s) URL", field=field)
@@ -77,11 +98,56 @@ async def get_show(session: AsyncSession, show_id: int) -> Show:
     return show
 
 
-async def next_show_id(session: AsyncSession) -> int:
-    """An id no show has yet (for shows created in the console rather than by a REST client
-    that picks its own ids)."""
-    highest = await session.scalar(select(func.max(Show.id)))
-    return int(highest or 0) + 1
+#: how many fresh ids create_show tries before it gives up (each lost race costs one)
+CREATE_ATTEMPTS = 10
+
+
+async def create_show(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    fields: Mapping[str, Any],
+    featured: Sequence[FeaturedInput] | None = None,
+    default_timezone: str = "Asia/Seoul",
+) -> Show:
+    """A new show under an id no show has (for the console; REST clients choose their own).
+
+    A plain INSERT, never an upsert: when another creation or a REST client took the id
+    first, the insert fails in its savepoint and the next free id is tried, so nobody's show
+    is ever overwritten. Same rules as upsert_show.
+    """
+    for attempt in range(CREATE_ATTEMPTS):
+        highest = await session.scalar(select(func.max(Show.id)))
+        show_id = int(highest or 0) + 1
+        try:
+            async with session.begin_nested():
+                show = _new_show(show_id, fields, now)
+                await _write_show(session, show, True, now, fields, featured, default_timezone)
+        except IntegrityError:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            continue
+        return await get_show(session, show_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _new_show(show_id: int, fields: Mapping[str, Any], now: datetime) -> Show:
+    if not 1 <= show_id <= MAX_SHOW_ID:
+        raise InvalidInput("show id must be a positive integer", field="id")
+    for required in ("title", "starts_at", "ends_at"):
+        if not fields.get(required):
+            raise InvalidInput(f"a new show needs {required}", field=required)
+    if not fields.get("market") and not fields.get("shop"):
+        raise InvalidInput("a show belongs to a market or a shop", field="shop")
+    return Show(
+        id=show_id,
+        created_at=now,
+        description="",
+        stream_url="",
+        cover_url="",
+        replay_url="",
+        send_replay=False,
+    )
 
 
 async def upsert_show(
@@ -101,23 +167,23 @@ async def upsert_show(
     """
     if not 1 <= show_id <= MAX_SHOW_ID:
         raise InvalidInput("show id must be a positive integer", field="id")
-    show = await session.get(Show, show_id)
-    created = show is None
-    if show is None:
-        for required in ("title", "starts_at", "ends_at"):
-            if not fields.get(required):
-                raise InvalidInput(f"a new show needs {required}", field=required)
-        if not fields.get("market") and not fields.get("shop"):
-            raise InvalidInput("a show belongs to a market or a shop", field="shop")
-        show = Show(
-            id=show_id,
-            created_at=now,
-            description="",
-            stream_url="",
-            cover_url="",
-            replay_url="",
-            send_replay=False,
-        )
+    existing = await session.get(Show, show_id)
+    created = existing is None
+    show = _new_show(show_id, fields, now) if existing is None else existing
+    await _write_show(session, show, created, now, fields, featured, default_timezone)
+    return await get_show(session, show.id), created
+
+
+async def _write_show(
+    session: AsyncSession,
+    show: Show,
+    created: bool,
+    now: datetime,
+    fields: Mapping[str, Any],
+    featured: Sequence[FeaturedInput] | None,
+    default_timezone: str,
+) -> None:
+    """Check `fields` and write them to `show` (added to the session when `created`)."""
     if fields.get("market") and fields.get("shop"):
         raise InvalidInput("a show belongs to a market or a shop, not both", field="shop")
     # everything is checked before the show changes: a refused update leaves it as it was
@@ -132,8 +198,14 @@ async def upsert_show(
     cover_url = _check_url(str(fields.get("cover_url") or ""), "cover_url")
     replay_url = _check_url(str(fields.get("replay_url") or ""), "replay_url")
     previous_start = None if created else show.starts_at
-    starts_at = as_utc(fields["starts_at"], timezone) if fields.get("starts_at") else show.starts_at
-    ends_at = as_utc(fields["ends_at"], timezone) if fields.get("ends_at") else show.ends_at
+    starts_at = (
+        as_utc(fields["starts_at"], timezone, "starts_at")
+        if fields.get("starts_at")
+        else show.starts_at
+    )
+    ends_at = (
+        as_utc(fields["ends_at"], timezone, "ends_at") if fields.get("ends_at") else show.ends_at
+    )
     if ends_at <= starts_at:
         raise InvalidInput("a show ends after it starts", field="ends_at")
     if shop is not None:
@@ -158,7 +230,6 @@ async def upsert_show(
         await _reset_future_reminders(session, show, now=now)
     if featured is not None:
         await _replace_featured(session, show, featured)
-    return await get_show(session, show.id), created
 
 
 async def _replace_featured(
@@ -183,8 +254,8 @@ async def _replace_featured(
             raise NotFound("product", f"{shop_slug}/{item.sku}")
         if product.id in seen:
             raise InvalidInput(f"{shop_slug}/{item.sku} is featured twice", field="products")
-        if item.live_price is not None and item.live_price < 0:
-            raise InvalidInput("live_price can't be negative", field="live_price")
+        if item.live_price is not None and item.live_price < 1:  # 0 is a typo, not a gift
+            raise InvalidInput("a live price is at least 1", field="live_price")
         seen.add(product.id)
         rows.append(
             ShowProduct(

@@ -109,6 +109,7 @@ async def build_runtime(
         console_secret=_secret(settings.console_secret),
         reminder_offsets=tuple(settings.reminder_offset_seconds),
         webhook_allow_private_urls=settings.webhook_allow_private_urls,
+        redis_url=settings.redis_url,
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
@@ -402,6 +403,10 @@ async def serve(
         log_level="warning",
         lifespan="off",
         timeout_graceful_shutdown=5,
+        # behind the reverse proxy every request comes from the proxy: take the visitor's
+        # address from X-Forwarded-For, but only when the proxy is one we trust
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

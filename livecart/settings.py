@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # the reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated
+    # addresses or networks, "*" for any): the console's login limit counts per visitor
+    forwarded_allow_ips: str = "127.0.0.1"
     api_token: SecretStr | None = None
     default_locale: str = "ko"
     timezone: str = "Asia/Seoul"

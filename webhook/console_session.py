@@ -9,12 +9,14 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from fastapi import Request, Response
 
@@ -146,37 +148,100 @@ def check_api_token(request: Request, given: str) -> bool:
 LOGIN_FAILURES_ALLOWED = 10
 LOGIN_FAILURE_WINDOW_SECONDS = 300.0
 
+log = logging.getLogger(__name__)
+
+
+def login_key(address: str, name: str) -> str:
+    """What failed logins are counted by: the client's address (as uvicorn's proxy headers
+    resolve it) and the user name tried (as authenticate reads it; "" for the API token).
+    A stranger elsewhere who guesses at "minji" slows only their own guessing."""
+    return f"{address}\n{name.strip().lower()}"
+
 
 class LoginThrottle:
-    """At most 10 failed logins per client address in 5 minutes, then 429 until the oldest
-    failure ages out. Per process: it slows guessing; the long token and scrypt do the rest."""
+    """At most 10 failed logins per (address, name) in 5 minutes, then 429 until the oldest
+    failure ages out. In this process: LIVECART_REDIS_URL shares the count (RedisLoginThrottle)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, client: str) -> deque[float]:
+    def _recent(self, key: str) -> deque[float]:
         now = self._clock()
-        failures = self._failures.get(client, deque())
+        failures = self._failures.get(key, deque())
         while failures and failures[0] <= now - LOGIN_FAILURE_WINDOW_SECONDS:
             failures.popleft()
         return failures
 
-    def blocked(self, client: str) -> bool:
-        return len(self._recent(client)) >= LOGIN_FAILURES_ALLOWED
+    async def blocked(self, key: str) -> bool:
+        return len(self._recent(key)) >= LOGIN_FAILURES_ALLOWED
 
-    def failed(self, client: str) -> None:
+    async def failed(self, key: str) -> None:
         if len(self._failures) > 10_000:  # many addresses: forget the idle ones
-            for key in [k for k in self._failures if not self._recent(k)]:
-                del self._failures[key]
-        failures = self._recent(client)
+            for idle in [k for k in self._failures if not self._recent(k)]:
+                del self._failures[idle]
+        failures = self._recent(key)
         failures.append(self._clock())
-        self._failures[client] = failures
+        self._failures[key] = failures
+
+    async def aclose(self) -> None:
+        """Nothing to release (the Redis throttle closes its connections)."""
 
 
-def login_throttle(request: Request) -> LoginThrottle:
-    state = request.app.state
+class RedisLoginThrottle:
+    """The same limit counted in Redis, so every instance behind the load balancer sees the
+    same count: a counter per key that expires LOGIN_FAILURE_WINDOW_SECONDS after the first
+    failure. If Redis does not answer, this process counts alone (logged), never a 500."""
+
+    PREFIX = "livecart:console_login:"
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
+        self._fallback = LoginThrottle()
+
+    def _name(self, key: str) -> str:
+        return self.PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+    async def blocked(self, key: str) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            count = await self._redis.get(self._name(key))
+        except RedisError as exc:
+            log.warning("console login throttle: Redis did not answer (%s)", exc)
+            return await self._fallback.blocked(key)
+        return int(count or 0) >= LOGIN_FAILURES_ALLOWED
+
+    async def failed(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        name = self._name(key)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, int(LOGIN_FAILURE_WINDOW_SECONDS), nx=True)
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("console login throttle: Redis did not answer (%s)", exc)
+            await self._fallback.failed(key)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def login_throttle_of(app: Any) -> LoginThrottle | RedisLoginThrottle:
+    """The app's throttle: in Redis when LIVECART_REDIS_URL is set, else in this process."""
+    state = app.state
     if getattr(state, "console_login_throttle", None) is None:
-        state.console_login_throttle = LoginThrottle()
-    throttle: LoginThrottle = state.console_login_throttle
+        ctx: WebContext = state.ctx
+        state.console_login_throttle = (
+            RedisLoginThrottle(ctx.redis_url) if ctx.redis_url else LoginThrottle()
+        )
+    throttle: LoginThrottle | RedisLoginThrottle = state.console_login_throttle
     return throttle
+
+
+def login_throttle(request: Request) -> LoginThrottle | RedisLoginThrottle:
+    return login_throttle_of(request.app)

@@ -55,6 +55,8 @@ class WebContext:
     webhook_allow_private_urls: bool = False
     # PortOne retries a webhook we don't answer; better to say 503 soon than to hang
     portone_timeout_seconds: float = 10.0
+    # LIVECART_REDIS_URL: counts shared by every instance (the console's failed logins)
+    redis_url: str | None = None
 
     @property
     def portone_configured(self) -> bool:

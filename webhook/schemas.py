@@ -210,7 +210,7 @@ class FeaturedIn(BaseModel):
     shop: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] | None = Field(
         default=None, description="the product's shop; default the show's shop"
     )
-    live_price: Annotated[int, Field(ge=0, le=10**12)] | None = Field(
+    live_price: Annotated[int, Field(ge=1, le=10**12)] | None = Field(
         default=None, description="the price during the show, in minor units"
     )
 

@@ -37,7 +37,7 @@ from catalog.campaign_staff import staff_markets
 from catalog.delivery_stats import DeliveryStats, broadcast_stats, show_stats
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Broadcast, BroadcastSegment, BroadcastStatus, Market, Show
-from catalog.shows import get_show, list_shows, show_market_id, upsert_show
+from catalog.shows import MAX_URL, as_utc, get_show, list_shows, show_market_id, upsert_show
 
 router = Router(name=__name__)
 
@@ -315,7 +315,16 @@ async def on_replay_link_text(
             default_timezone=show.timezone,
         )
     except InvalidInput:
-        replies.send(_("That is not a web link. Send one that starts with https://"))
+        if len(link) > MAX_URL:
+            replies.send(
+                _(
+                    "That link is too long: at most {n} characters. Please send a shorter one."
+                ).format(n=MAX_URL)
+            )
+        else:
+            replies.send(
+                _("That is not a web link. Send one that starts with https://, without spaces.")
+            )
         return
     await state.set_state(None)
     text, markup = await render_show_panel(
@@ -522,9 +531,9 @@ def parse_send_time(text: str, now: datetime, timezone: str) -> datetime | None:
             moment = local_now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
             if moment <= local_now:
                 moment += timedelta(days=1)
-    except ValueError:
+        return as_utc(moment, timezone, "send_at")  # a year outside 2000-2100 is refused
+    except (ValueError, OverflowError, InvalidInput):
         return None
-    return moment.astimezone(ZoneInfo("UTC"))
 
 
 @router.message(StateFilter(BroadcastStates.when), F.text)

@@ -7,6 +7,7 @@ Every tap is checked again (callback data can be forged): only the shop's seller
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.types import CallbackQuery
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import SheetCb
 from bot.replies import Replies
 from catalog.order_sheet import month_period
-from catalog.outbox import enqueue_notification
+from catalog.outbox import enqueue_once
 from catalog.shops import get_shop_by_id
 from catalog.vendors import vendor_of
 
@@ -49,9 +50,12 @@ async def on_sheet_button(
         return
     shop = await get_shop_by_id(session, vendor.shop_id)
     period = month_period(now, shop.timezone, months_back=callback_data.months_back)
-    await enqueue_notification(
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    month = period.since.astimezone(ZoneInfo(shop.timezone)) if period.since else now
+    # a double tap (or two taps within the minute) sends one file
+    await enqueue_once(
         session,
-        chat_id=callback.message.chat.id if callback.message else callback.from_user.id,
+        chat_id=chat_id,
         kind=SHEET_KIND,
         data={
             "shop_id": shop.id,
@@ -59,5 +63,6 @@ async def on_sheet_button(
             "until": period.until.isoformat() if period.until else None,
         },
         now=now,
+        dedupe_key=f"{SHEET_KIND}:{chat_id}:{shop.id}:{month:%Y-%m}:{now:%Y%m%dT%H%M}",
     )
     replies.toast(_("Preparing the file. It arrives in a moment."))

@@ -19,7 +19,10 @@ def test_run_without_a_bot_token_serves_http_and_stops_cleanly_on_ctrl_c(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = livecart_cli.start("run", LIVECART_HTTP_PORT=str(port))
+    # only the proxy at 192.0.2.1 is believed: this test's requests come from 127.0.0.1
+    server = livecart_cli.start(
+        "run", LIVECART_HTTP_PORT=str(port), LIVECART_FORWARDED_ALLOW_IPS="192.0.2.1"
+    )
 
     health = server.wait_until_healthy(base)
 
@@ -28,6 +31,9 @@ def test_run_without_a_bot_token_serves_http_and_stops_cleanly_on_ctrl_c(
     refused = httpx.get(f"{base}/api/v1/shops", timeout=5)  # no LIVECART_API_TOKEN configured
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
+    login = httpx.get(f"{base}/console/login", headers=forged, timeout=5)
+    assert "secure" not in login.headers["set-cookie"].lower()  # not from a trusted proxy
 
     code, elapsed = server.interrupt(timeout=STOP_TIMEOUT)
 

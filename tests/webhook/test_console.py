@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +27,9 @@ from catalog.stream_links import follow_stream_link, stream_link_token
 from catalog.subscriptions import subscribe, unsubscribe_everything
 from tests.factories import make_customer, make_market, make_order, make_product, make_shop
 from tests.webhook.conftest import API_TOKEN
+from webhook import console_session as cs
+from webhook.app import create_app
+from webhook.context import WebContext
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -159,6 +165,9 @@ async def test_a_show_created_through_the_form_is_stored_and_needs_the_csrf_toke
     backwards = {**form, "csrf": csrf, "ends_at": "2026-11-26T18:00", "title": "바뀐 제목"}
     refused = await api.post(f"/console/shows/{show_id}", data=backwards)
     assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    for far in ({"starts_at": "0001-01-01T00:00"}, {"ends_at": "9999-12-31T23:59"}):
+        bad = {**form, "csrf": csrf, **far}
+        assert (await api.post(f"/console/shows/{show_id}", data=bad)).status_code == 422
     for products in ("ganada/durian", "ganada/pear ²", "ganada/pear 1 2"):
         bad = {**form, "csrf": csrf, "products": products}
         assert (await api.post(f"/console/shows/{show_id}", data=bad)).status_code == 422
@@ -228,6 +237,10 @@ async def test_a_broadcast_composed_in_the_console_is_previewed_sent_once_and_fo
               "language": "ko", "text": "내일 또 만나요"},
     )  # fmt: skip
     later_url = later.headers["location"]
+    for far in ("0001-01-01T00:00", "9999-12-31T23:59"):  # a typo, not a server error
+        odd = {"csrf": csrf, "when": "later", "send_at": far}
+        refused = await api.post(f"{later_url}/confirm", data=odd)
+        assert refused.status_code == 422 and "2100년" in refused.text
     past = {"csrf": csrf, "when": "later", "send_at": "2026-11-25T08:00"}  # 08:00 in Seoul
     assert (await api.post(f"{later_url}/confirm", data=past)).status_code == 422
     tomorrow = {"csrf": csrf, "when": "later", "send_at": "2026-11-26T19:00"}
@@ -317,11 +330,47 @@ async def test_a_show_s_charts_and_csv_match_the_database(
     assert table[0]["placed_at"].startswith("2026-11-26T19:05")
 
 
-async def test_logins_stop_after_ten_wrong_tries_from_one_address(api: httpx.AsyncClient) -> None:
-    login = await api.get("/console/login")
-    for _try in range(10):
-        wrong = await api.post("/console/login", data={"csrf": _csrf(login), "password": "guess"})
-        assert wrong.status_code == 401
-    right = await api.post("/console/login", data={"csrf": _csrf(login), "password": API_TOKEN})
-    assert right.status_code == 429 and 'role="alert"' in right.text
-    assert (await api.get("/console")).status_code == 303
+def _client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A browser at `address`, as uvicorn's proxy headers resolve it behind the proxy."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://livecart.test")
+
+
+async def _try_login(client: httpx.AsyncClient, name: str, password: str) -> int:
+    login = await client.get("/console/login")
+    data = {"csrf": _csrf(login), "name": name, "password": password}
+    return (await client.post("/console/login", data=data)).status_code
+
+
+async def test_ten_wrong_tries_lock_out_that_address_and_name_only(
+    web_context: WebContext,
+) -> None:
+    app = create_app(web_context)
+    async with _client_at(app, "203.0.113.7") as guesser, _client_at(app, "198.51.100.2") as staff:
+        for _try in range(10):
+            assert await _try_login(guesser, "", "guess") == 401
+        assert await _try_login(guesser, "", API_TOKEN) == 429
+        assert (await guesser.get("/console")).status_code == 303
+        # the staff member at another address logs in; the guesser's other names still count
+        assert await _try_login(staff, "", API_TOKEN) == 303
+        assert await _try_login(guesser, "minji", "guess") == 401
+
+
+async def test_with_redis_two_instances_share_the_count_of_wrong_tries(
+    web_context: WebContext, redis_url: str
+) -> None:
+    name = f"guess-{uuid.uuid4().hex[:8]}"  # a fresh counter in the shared Redis
+    apps = [create_app(replace(web_context, redis_url=redis_url)) for _ in range(2)]
+    try:
+        async with (
+            _client_at(apps[0], "203.0.113.8") as one,
+            _client_at(apps[1], "203.0.113.8") as other,
+        ):
+            for _try in range(5):
+                assert await _try_login(one, name, "wrong") == 401
+                assert await _try_login(other, name, "wrong") == 401
+            assert await _try_login(one, name, "wrong") == 429
+            assert await _try_login(other, name, "wrong") == 429
+    finally:
+        for app in apps:
+            await cs.login_throttle_of(app).aclose()

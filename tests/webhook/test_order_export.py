@@ -74,6 +74,9 @@ async def test_the_same_export_as_csv_has_one_row_per_line_and_a_cursor_header(
         "/api/v1/shops/ganada/orders", params={"since": "2026-11-26T00:00:00"}, headers=AUTH
     )
     assert naive.status_code == 422
+    for far in ({"since": "0001-01-01T00:00:00+09:00"}, {"until": "9999-12-31T23:59:59-09:00"}):
+        refused = await api.get("/api/v1/shops/ganada/orders", params=far, headers=AUTH)
+        assert refused.status_code == 422, far
 
 
 async def test_the_excel_export_matches_the_orders_and_totals_only_paid_ones(
@@ -118,4 +121,8 @@ async def test_the_excel_export_matches_the_orders_and_totals_only_paid_ones(
         "/api/v1/shops/ganada/orders.xlsx", params={"from": "yesterday"}, headers=AUTH
     )
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    for far in ({"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "0001-01-01T00:00Z"}):
+        refused = await api.get("/api/v1/shops/ganada/orders.xlsx", params=far, headers=AUTH)
+        assert refused.status_code == 422, far
+        assert refused.json()["type"].endswith("invalid_input") and "2100" in refused.text
     assert (await api.get("/api/v1/shops/ganada/orders.xlsx")).status_code == 401

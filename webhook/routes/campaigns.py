@@ -135,7 +135,7 @@ async def confirm_broadcast_route(
     """Send the draft now (its outbox rows are written in this request), or at `send_at`
     (naive: UTC). A second confirm is a 409."""
     broadcast = await get_broadcast(session, broadcast_id)
-    send_at = as_utc(body.send_at, "UTC") if body.send_at is not None else None
+    send_at = as_utc(body.send_at, "UTC", "send_at") if body.send_at is not None else None
     return await broadcast_out(
         session, await confirm_broadcast(session, broadcast, now=now, send_at=send_at)
     )

@@ -40,9 +40,9 @@ from catalog.show_figures import show_figures, show_order_lines
 from catalog.shows import (
     FeaturedInput,
     as_utc,
+    create_show,
     get_show,
     list_shows,
-    next_show_id,
     upsert_show,
 )
 from webhook import console_session as cs
@@ -164,9 +164,12 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
     given = form.get("csrf")
     if session is None or not isinstance(given, str) or not _same(given, session.csrf):
         raise CsrfRefused()
+    name = form.get("name")
+    name = name.strip() if isinstance(name, str) else ""
     throttle = cs.login_throttle(request)
-    client = request.client.host if request.client else ""
-    if throttle.blocked(client):
+    # the visitor's address as uvicorn's proxy headers resolved it (not the proxy's own)
+    key = cs.login_key(request.client.host if request.client else "", name)
+    if await throttle.blocked(key):
         text = ConsoleText(session.lang)
         return render(
             request,
@@ -176,9 +179,7 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
             error=text.gettext("Too many wrong tries. Please wait five minutes and try again."),
             name="",
         )
-    name = form.get("name")
     password = form.get("password")
-    name = name.strip() if isinstance(name, str) else ""
     password = password if isinstance(password, str) else ""  # a password is taken as typed
     user = None
     if not name and password and cs.check_api_token(request, password.strip()):
@@ -188,7 +189,7 @@ async def login(request: Request, ctx: ContextDep, now: NowDep, db: SessionDep) 
         if found is not None:
             user = f"user:{found.id}:{hash_fingerprint(found)}"
     if user is None:
-        throttle.failed(client)
+        await throttle.failed(key)
         text = ConsoleText(session.lang)
         return render(
             request,
@@ -419,6 +420,8 @@ async def _render_show_form(
 
 
 def _error_text(text: ConsoleText, error: DomainError) -> str:
+    """The refused form's error in the console's language: the field it concerns and what
+    to do about it (the domain's own message is English, for logs and the REST API)."""
     _ = text.gettext
     labels = {
         "title": _("Title"),
@@ -432,15 +435,45 @@ def _error_text(text: ConsoleText, error: DomainError) -> str:
         "live_price": _("Featured products"),
         "text": _("Message"),
         "button_url": _("Button link"),
+        "photo": _("Picture link"),
         "scope": _("Who it is for"),
         "send_at": _("Send at"),
     }
+    link = _("Give a web link that starts with https://, without spaces, at most 500 characters.")
+    advice = {
+        "title": _("Write a title of 1 to 200 characters."),
+        "description": _("Write at most 4,000 characters."),
+        "organiser": _("Choose a shop or a market."),
+        "starts_at": _("Give a date and time between 2000 and 2100."),
+        "ends_at": _("Give a date and time after the start, before 2100."),
+        "stream_url": link,
+        "cover_url": link,
+        "photo": link,
+        "button_url": _("Give both a button label and a link that starts with https://."),
+        "products": _(
+            "Write one product per line: shop/sku, then its live price if it has one. "
+            "Each product once, at most 50."
+        ),
+        "live_price": _("A live price is at least 1."),
+        "text": _("Write a message that is not empty and not too long."),
+        "scope": _("Choose who it is for."),
+        "send_at": _("Please choose a time in the future, before the year 2100."),
+    }
+    things = {
+        "product": _("product"),
+        "shop": _("shop"),
+        "market": _("market"),
+        "show": _("show"),
+    }
     if isinstance(error, NotFound):
-        return _("Not found: {what}").format(what=f"{error.what} {error.key}")
-    field = labels.get(getattr(error, "field", None) or "", "")
-    if field:
-        return _("Please check “{field}”: {detail}").format(field=field, detail=str(error))
-    return _("That could not be saved: {detail}").format(detail=str(error))
+        what = things.get(error.what, error.what)
+        return _("Not found: {what}").format(what=f"{what} {error.key}")
+    field = getattr(error, "field", None) or ""
+    if field in labels and field in advice:
+        return _("Please check “{field}”: {detail}").format(
+            field=labels[field], detail=advice[field]
+        )
+    return _("That could not be saved. Please check the form and try again.")
 
 
 @router.get("/shows/new")
@@ -455,22 +488,28 @@ async def new_show(
 
 
 async def _save_show(
-    session: AsyncSession, show_id: int, form: ShowForm, ctx: ContextDep, now: datetime
+    session: AsyncSession, show_id: int | None, form: ShowForm, ctx: ContextDep, now: datetime
 ) -> Show:
+    """A new show (under a fresh id: never someone else's) or the edited one."""
     fields = _show_fields(form)
+    featured = _parse_featured(form.products)
+    if show_id is None:
+        return await create_show(
+            session, now=now, fields=fields, featured=featured, default_timezone=ctx.timezone
+        )
     show, _created = await upsert_show(
         session,
         show_id,
         now=now,
         fields=fields,
-        featured=_parse_featured(form.products),
+        featured=featured,
         default_timezone=ctx.timezone,
     )
     return show
 
 
 @router.post("/shows")
-async def create_show(
+async def create_show_route(
     request: Request,
     member: Member,
     form: Form,
@@ -480,7 +519,7 @@ async def create_show(
 ) -> Response:
     typed = _parse_show_form(form)
     try:
-        show = await _save_show(session, await next_show_id(session), typed, ctx, now)
+        show = await _save_show(session, None, typed, ctx, now)
     except DomainError as error:
         await session.rollback()
         return await _render_show_form(request, member, session, typed, show_id=None, error=error)
@@ -834,7 +873,7 @@ async def _draft(session: AsyncSession, form: BroadcastForm) -> BroadcastDraft:
     if len(form.photo) > 500 or len(form.button_url) > 500 or len(form.button_text) > 64:
         raise InvalidInput("a link is at most 500 characters", field="button_url")
     if form.photo and not form.photo.startswith(("https://", "http://")):
-        raise InvalidInput("the picture must be an http(s) link", field="text")
+        raise InvalidInput("the picture must be an http(s) link", field="photo")
     return BroadcastDraft(
         segment=segment,
         text=form.text,
@@ -931,8 +970,9 @@ async def confirm(
     send_at = None
     if form.get("when") == "later":
         try:
-            send_at = as_utc(datetime.fromisoformat(_field(form, "send_at", 40)), ctx.timezone)
-        except ValueError:
+            typed = datetime.fromisoformat(_field(form, "send_at", 40))
+            send_at = as_utc(typed, ctx.timezone, "send_at")
+        except (ValueError, OverflowError, InvalidInput):  # not a time, or a year like 9999
             send_at = None
         if send_at is None or send_at <= now:
             return await _refuse(request, member, broadcast_id)
@@ -949,7 +989,7 @@ async def _refuse(request: Request, member: cs.ConsoleSession, broadcast_id: int
         "console/message.html",
         member,
         status_code=422,
-        message=text.gettext("Please choose a time in the future."),
+        message=text.gettext("Please choose a time in the future, before the year 2100."),
         back=f"/console/broadcasts/{broadcast_id}",
     )
 

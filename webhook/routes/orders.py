@@ -15,6 +15,7 @@ from catalog.models import Order, OrderStatus
 from catalog.order_sheet import orders_sheet, parse_period
 from catalog.orders import list_orders
 from catalog.payments import failed_refunds
+from catalog.shows import as_utc
 from webhook.deps import Authorized, SessionDep, ShopDep
 from webhook.schemas import OrderOut, OrderPage
 
@@ -105,6 +106,9 @@ async def list_shop_orders(
         if not cursor.isdigit() or len(cursor) > 18:
             raise InvalidInput("cursor must be the next_cursor of a previous page", field="cursor")
         before_id = int(cursor)
+    # a year like 0001 or 9999 is a typo: 422, not an overflow (as_utc checks the years)
+    since = as_utc(since, "UTC", "since") if since is not None else None
+    until = as_utc(until, "UTC", "until") if until is not None else None
     orders = await list_orders(
         session, shop, statuses=status, limit=limit, before_id=before_id, since=since, until=until
     )
