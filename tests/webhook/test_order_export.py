@@ -70,6 +70,18 @@ async def test_the_same_export_as_csv_has_one_row_per_line_and_a_cursor_header(
     rest_rows = list(csv.DictReader(io.StringIO(rest.content.decode("utf-8-sig"))))
     assert [r["order_code"] for r in rest_rows] == [codes[1], codes[0]]
     assert "X-Next-Cursor" not in rest.headers
+
+    async with sessionmaker() as session:  # a shop may name a product anything
+        shop = await make_shop(session, clock)
+        trap = await make_product(session, clock, shop, sku="trap", name='=HYPERLINK("x")')
+        await make_order(session, clock, shop, trap, 1)
+        await session.commit()
+    newest = await api.get(
+        "/api/v1/shops/ganada/orders", params={"format": "csv", "limit": 1}, headers=AUTH
+    )
+    [row] = list(csv.DictReader(io.StringIO(newest.content.decode("utf-8-sig"))))
+    assert row["name"] == '\'=HYPERLINK("x")'  # text in a spreadsheet, never a formula
+
     naive = await api.get(
         "/api/v1/shops/ganada/orders", params={"since": "2026-11-26T00:00:00"}, headers=AUTH
     )

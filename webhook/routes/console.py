@@ -48,6 +48,7 @@ from catalog.shows import (
 from webhook import console_session as cs
 from webhook.console_views import Bar, ConsoleText, Part, bar_chart, render, stacked_bars
 from webhook.deps import ContextDep, NowDep, SessionDep
+from webhook.spreadsheet_cells import csv_text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ShowId = Annotated[int, Path(ge=1, le=2**53)]
@@ -737,7 +738,7 @@ async def show_orders_csv(
                 line.placed_at.astimezone(zone).isoformat(),
                 line.status,
                 line.sku,
-                _csv_safe(line.name),
+                csv_text(line.name),
                 line.quantity,
                 line.unit_price,
                 line.line_total,
@@ -766,11 +767,6 @@ async def show_figures_csv(
     rows += [["orders", h.isoformat(), n] for h, n, _r in figures.orders_by_hour]
     rows += [["revenue", h.isoformat(), r] for h, _n, r in figures.orders_by_hour]
     return _csv_response(rows, f"show-{show.id}-figures.csv")
-
-
-def _csv_safe(value: str) -> str:
-    """A cell a spreadsheet won't run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 # --- broadcasts -------------------------------------------------------------------------

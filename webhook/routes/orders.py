@@ -18,6 +18,7 @@ from catalog.payments import failed_refunds
 from catalog.shows import as_utc
 from webhook.deps import Authorized, SessionDep, ShopDep
 from webhook.schemas import OrderOut, OrderPage
+from webhook.spreadsheet_cells import csv_text
 
 router = APIRouter(prefix="/api/v1/shops/{shop}/orders", tags=["orders"], dependencies=[Authorized])
 # `orders.xlsx` is a sibling of `orders`, not below it
@@ -61,12 +62,12 @@ def orders_csv(orders: list[Order]) -> str:
                     order.created_at.isoformat(),
                     order.status.value,
                     order.fulfilment.value,
-                    order.payment_method,
+                    csv_text(order.payment_method),
                     order.paid_at.isoformat() if order.paid_at else "",
                     order.currency,
-                    line.sku,
-                    line.name,
-                    line.unit,
+                    csv_text(line.sku),
+                    csv_text(line.name),
+                    csv_text(line.unit),
                     line.unit_price,
                     line.quantity,
                     line.line_total,
