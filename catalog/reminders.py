@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -167,26 +168,46 @@ async def enqueue_sold_out_updates(session: AsyncSession, *, now: datetime) -> i
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        show = await session.get(Show, show_id)
-        if show is None:
-            continue
-        recipients = await show_audience(session, show)
-        written += await enqueue_many(
+        written += await _to_audience(
             session,
-            recipients=[
-                (chat, f"show:{show_id}:soldout:{product_id}:{cid}") for cid, chat in recipients
-            ],
+            show_id,
+            key_prefix=f"show:{show_id}:soldout:{product_id}:",
             kind=SOLD_OUT_KIND,
             data={"show_id": show_id, "product_id": product_id},
             now=now,
-            ref=show_ref(show_id),
         )
     return written
 
 
-def replay_key(show_id: int, customer_id: int) -> str:
-    """One replay message per subscriber and show, ever."""
-    return f"show:{show_id}:replay:{customer_id}"
+async def _to_audience(
+    session: AsyncSession,
+    show_id: int,
+    *,
+    key_prefix: str,
+    kind: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> int:
+    """One bulk outbox row per customer of the show's audience, deduplicated by `key_prefix`
+    + the customer id; returns how many were written (0 if the show is gone)."""
+    show = await session.get(Show, show_id)
+    if show is None:
+        return 0
+    recipients = await show_audience(session, show)
+    return await enqueue_many(
+        session,
+        recipients=[(chat, f"{key_prefix}{cid}") for cid, chat in recipients],
+        kind=kind,
+        data=data,
+        now=now,
+        ref=show_ref(show_id),
+        lane=OutboxLane.BULK,
+    )
+
+
+def replay_key(show_id: int, customer_id: int | None) -> str:
+    """One replay message per subscriber and show, ever (None: the key's common prefix)."""
+    return f"show:{show_id}:replay:{'' if customer_id is None else customer_id}"
 
 
 async def enqueue_due_replays(session: AsyncSession, *, now: datetime, limit: int = 20) -> int:
@@ -221,17 +242,12 @@ async def enqueue_due_replays(session: AsyncSession, *, now: datetime, limit: in
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        show = await session.get(Show, show_id)
-        if show is None:
-            continue
-        recipients = await show_audience(session, show)
-        written += await enqueue_many(
+        written += await _to_audience(
             session,
-            recipients=[(chat, replay_key(show_id, cid)) for cid, chat in recipients],
+            show_id,
+            key_prefix=replay_key(show_id, None),
             kind=REPLAY_KIND,
             data={"show_id": show_id},
             now=now,
-            ref=show_ref(show_id),
-            lane=OutboxLane.BULK,
         )
     return written

@@ -136,26 +136,29 @@ async def test_the_event_stream_reports_what_the_bot_does(
     sim_server: SimulatorServer, aiogram_bot: Bot, customer: dict[str, Any]
 ) -> None:
     events: list[dict[str, Any]] = []
+    subscribed = asyncio.Event()
 
     async def listen() -> None:
         async with (
-            httpx.AsyncClient(base_url=sim_server.base_url, timeout=5) as http,
+            httpx.AsyncClient(base_url=sim_server.base_url, timeout=30) as http,
             http.stream("GET", "/control/events") as stream,
         ):
             async for line in stream.aiter_lines():
+                if line == ": connected":  # the simulator's first line, once subscribed
+                    subscribed.set()
                 if line.startswith("data: "):
                     events.append(json.loads(line.removeprefix("data: ")))
                     if events[-1]["type"] == "message_deleted":
                         return
 
     listening = asyncio.create_task(listen())
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(subscribed.wait(), 30)
     sent = await aiogram_bot.send_message(customer["id"], "라이브 시작!")
     await aiogram_bot.edit_message_text(
         text="라이브 중", chat_id=customer["id"], message_id=sent.message_id
     )
     await aiogram_bot.delete_message(customer["id"], sent.message_id)
-    await asyncio.wait_for(listening, 5)
+    await asyncio.wait_for(listening, 30)
 
     assert [event["type"] for event in events] == [
         "message_sent",
