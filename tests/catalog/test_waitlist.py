@@ -321,6 +321,22 @@ async def test_a_sold_out_withdraws_holds_keeps_the_line_and_leaves_orders_their
     await set_available(session, apple.id, 1, now=clock.now(), actor="t")
     assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.OFFERED]
 
+    # asking for more than is held for him names what he can have: his held unit
+    try:
+        await place_order(
+            session,
+            shop=shop,
+            customer=ben,
+            lines=[RequestedLine(apple.id, 2)],
+            fulfilment=Fulfilment.PICKUP,
+            now=clock.now(),
+        )
+    except OutOfStock as short:
+        assert [(s.available, s.requested) for s in short.shortages] == [(1, 2)]
+    else:
+        raise AssertionError("only one unit is ben's")
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.OFFERED]
+
     # a sync's "0 on hand" below the order's unit is refused and withdraws nothing
     refused = await apply_stock_updates(
         session, shop, [StockUpdate(sku="apple-5kg", version=1, set=0)], now=clock.now()
