@@ -14,6 +14,7 @@ from bot.formatting import money
 from catalog.cart import cart_lines
 from catalog.models import Customer
 from catalog.shops import get_shop_by_id
+from catalog.waitlist import sellable_for
 
 
 async def render_cart(
@@ -31,6 +32,8 @@ async def render_cart(
     text_lines = [_("🛒 Your cart")]
     totals: dict[int, int] = {}
     sizes: list[int] = []
+    # a unit a waitlist offer holds for this customer is theirs to add
+    sellable = await sellable_for(session, customer.id, [line.product for line in lines])
     for number, line in enumerate(lines, start=1):
         shop = await get_shop_by_id(session, line.product.shop_id)
         totals[shop.id] = totals.get(shop.id, 0) + line.line_total
@@ -42,7 +45,7 @@ async def render_cart(
             text=f"➖ {number}",
             callback_data=CartCb(action=CartAction.SET, product=product, qty=line.quantity - 1),
         )
-        if line.quantity < line.product.available:
+        if line.quantity < sellable[line.product.id]:
             kb.button(
                 text=f"➕ {number}",
                 callback_data=CartCb(action=CartAction.SET, product=product, qty=line.quantity + 1),

@@ -77,6 +77,22 @@ async def render_waitlist_missed(
     )
 
 
+async def render_waitlist_withdrawn(
+    session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
+) -> Outgoing | None:
+    """ "죄송해요, 부사 사과이(가) 다 팔렸어요. 다시 들어오면 알려 드릴게요." (their place kept), or
+    that it is no longer sold when the shop deleted it."""
+    name = str(row.payload["name"])
+    if row.payload.get("reason") == "removed":
+        return Outgoing(_("Sorry, {name} is no longer sold.").format(name=name), None)
+    entry = await session.get(WaitlistEntry, int(row.payload["entry_id"]))
+    if entry is None or entry.status is not WaitlistStatus.WAITING:
+        return None  # offered again or left since: this would only confuse
+    return Outgoing(
+        _("Sorry, {name} has sold out. We'll tell you when it's back.").format(name=name), None
+    )
+
+
 async def render_payment_nudge(
     session: AsyncSession, row: OutboxMessage, locale: str, env: RenderEnv
 ) -> Outgoing | None:
@@ -114,5 +130,6 @@ async def render_payment_nudge(
 WAITLIST_RENDERERS: dict[str, Renderer] = {
     "waitlist_offer": render_waitlist_offer,
     "waitlist_missed": render_waitlist_missed,
+    "waitlist_withdrawn": render_waitlist_withdrawn,
     "payment_nudge": render_payment_nudge,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -16,6 +16,7 @@ from catalog.errors import (
     InvalidInput,
     NotFound,
     OrderNotCancellable,
+    OutOfStock,
     PriceChanged,
     ShopClosed,
 )
@@ -280,7 +281,24 @@ async def place_order(
             else {}
         )
         rest = {pid: qty - held.get(pid, 0) for pid, qty in plan.quantities.items()}
-        await reserve_stock(session, {pid: qty for pid, qty in rest.items() if qty > 0}, now=now)
+        try:
+            await reserve_stock(
+                session, {pid: qty for pid, qty in rest.items() if qty > 0}, now=now
+            )
+        except OutOfStock as short:
+            if not held:
+                raise
+            # tell the customer what they can have: the units held for them count as theirs
+            raise OutOfStock(
+                [
+                    replace(
+                        s,
+                        requested=s.requested + held.get(s.product_id, 0),
+                        available=s.available + held.get(s.product_id, 0),
+                    )
+                    for s in short.shortages
+                ]
+            ) from None
         await emit_order_event(session, order, "order.created", now=now)
     return order
 

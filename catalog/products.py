@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.errors import DomainError, InvalidInput, NotFound
 from catalog.models import Product, Shop
 from catalog.stock import set_available, sync_low_stock
+from catalog.waitlist import WithdrawReason, offer_restocked, withdraw_holds
 
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 PRODUCT_FIELDS = frozenset(
@@ -94,11 +95,19 @@ async def upsert_product(
             stock_version=0,
         )
         session.add(product)
+    hiding = not created and fields.get("is_hidden") is True and not product.is_hidden
+    showing = not created and fields.get("is_hidden") is False and product.is_hidden
+    if hiding:  # like the vendor's 숨기기: held units are withdrawn, the line waits on
+        await withdraw_holds(session, product.id, now=now)
     for key, value in fields.items():
         if key != "stock":
             setattr(product, key, value)
     product.updated_at = now
     await session.flush()
+    if hiding or showing:
+        if showing:
+            await offer_restocked(session, [product.id], now=now)
+        await session.refresh(product)
     if "stock" in fields:
         product = await set_available(
             session, product.id, int(fields["stock"]), now=now, actor=actor
@@ -137,11 +146,16 @@ async def list_products(
     return list(await session.scalars(query.order_by(Product.position, Product.id)))
 
 
-async def delete_product(session: AsyncSession, shop: Shop, sku: str) -> None:
-    """Delete a product; refused while unpaid orders hold some of it (order lines keep a copy)."""
+async def delete_product(session: AsyncSession, shop: Shop, sku: str, *, now: datetime) -> None:
+    """Delete a product (order lines keep a copy); refused while unpaid orders reserve some
+    of it. Units held for waiting customers don't stop it: those holds are withdrawn and the
+    customers told once (undone with the refusal)."""
     product = await get_product(session, shop, sku)
-    await session.refresh(product)
-    if product.reserved > 0:
-        raise ProductInUse(f"{product.reserved} units of {sku!r} are held by unpaid orders")
+    async with session.begin_nested():
+        await withdraw_holds(session, product.id, now=now, reason=WithdrawReason.REMOVED)
+        await session.flush()
+        await session.refresh(product)
+        if product.reserved > 0:
+            raise ProductInUse(f"{product.reserved} units of {sku!r} are reserved by unpaid orders")
     await session.delete(product)
     await session.flush()

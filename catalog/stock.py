@@ -241,10 +241,16 @@ async def set_available(
     """Set how many units can be sold now (reserved units are not touched); returns the product.
 
     A repeated call sets the same figure. Low-stock state follows: falling to the threshold
-    alerts the vendors once, rising above it re-arms the alert.
+    alerts the vendors once, rising above it re-arms the alert. Setting 0 is the vendor's
+    "sold out": units held for waiting customers are withdrawn too (they wait on, told once).
     """
     if not 0 <= value <= MAX_STOCK:
         raise InvalidInput(f"stock must be between 0 and {MAX_STOCK}", "stock")
+    if value == 0:
+        from catalog.waitlist import withdraw_holds
+
+        # 품절: nothing is left to sell, held units included; orders keep what they reserved
+        await withdraw_holds(session, product_id, now=now)
     return await _changed_stock(session, product_id, value, now=now, actor=actor)
 
 
@@ -266,7 +272,13 @@ async def adjust_available(
 async def set_hidden(
     session: AsyncSession, product_id: int, hidden: bool, *, now: datetime, actor: str
 ) -> Product:
-    """Hide a product from customers (or show it again); its stock is kept as it is."""
+    """Hide a product from customers (or show it again); its stock is kept as it is.
+
+    Hiding withdraws units held for waiting customers like a sold-out (they wait on, told
+    once); showing it again offers its stock to the line."""
+    from catalog.waitlist import offer_restocked, withdraw_holds
+
+    withdrawn = await withdraw_holds(session, product_id, now=now) if hidden else 0
     result = await session.execute(
         update(Product)
         .where(Product.id == product_id)
@@ -276,4 +288,9 @@ async def set_hidden(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound("product", product_id)
     log.info("product %s: hidden=%s, set by %s", product_id, hidden, actor)
+    if withdrawn:
+        await clear_low_stock(session, [product_id])
+        await emit_stock_events(session, [product_id], now=now, may_sell_out=False)
+    if not hidden:
+        await offer_restocked(session, [product_id], now=now)
     return await _fresh_product(session, product_id)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.errors import IdempotencyKeyReused, InvalidInput
 from catalog.models import IdempotencyRecord, Product, Shop
 from catalog.stock import MAX_STOCK, sync_low_stock
-from catalog.waitlist import offer_restocked
+from catalog.waitlist import offer_restocked, withdraw_holds
 from catalog.webhook_events import emit_stock_events
 
 
@@ -52,7 +52,38 @@ def version_of(version: int | None, occurred_at: datetime | None) -> int:
     return int(occurred_at.timestamp() * 1_000_000)
 
 
+class _NotApplied(Exception):
+    """Rolls a sold-out's withdrawn holds back when the update itself does not apply."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+
+
 async def _apply_one(
+    session: AsyncSession, shop: Shop, item: StockUpdate, *, now: datetime
+) -> tuple[dict[str, Any], int | None]:
+    if item.set != 0:
+        return await _apply_update(session, shop, item, now=now)
+    # `set: 0` is a sold-out: units held for waiting customers go too, but only if the
+    # update applies (not stale, no order reserving units), hence the savepoint
+    product_id = await session.scalar(
+        select(Product.id).where(Product.shop_id == shop.id, Product.sku == item.sku)
+    )
+    if product_id is None:
+        return await _apply_update(session, shop, item, now=now)
+    try:
+        async with session.begin_nested():
+            await withdraw_holds(session, product_id, now=now)
+            await session.flush()  # the messages belong to the savepoint too
+            answer, applied = await _apply_update(session, shop, item, now=now)
+            if applied is None:
+                raise _NotApplied(answer)
+    except _NotApplied as not_applied:
+        return not_applied.answer, None
+    return answer, applied
+
+
+async def _apply_update(
     session: AsyncSession, shop: Shop, item: StockUpdate, *, now: datetime
 ) -> tuple[dict[str, Any], int | None]:
     if item.set is not None:
@@ -118,7 +149,9 @@ async def apply_stock_updates(
     Rows are touched in sku order (the same order for every writer: no deadlocks on
     PostgreSQL). A `set` below the units reserved by unpaid orders, a `delta` that would take
     sellable stock below 0 (into what is reserved), or an unknown sku is rejected for that
-    sku only. Low-stock alerts and `stock.changed` / `product.sold_out` events follow.
+    sku only. A `set` of 0 is a sold-out: units held for waiting customers are withdrawn too
+    (they wait on, told once). Low-stock alerts and `stock.changed` / `product.sold_out`
+    events follow.
     """
     order = sorted(range(len(items)), key=lambda i: items[i].sku)
     results: list[dict[str, Any]] = [{} for _ in items]

@@ -158,6 +158,84 @@ async def _release_one(session: AsyncSession, product_id: int) -> None:
     )
 
 
+class WithdrawReason(enum.StrEnum):
+    SOLD_OUT = "sold_out"  # the vendor says none is left (or hid it): they wait on
+    REMOVED = "removed"  # the product was deleted
+
+
+async def withdraw_holds(
+    session: AsyncSession,
+    product_id: int,
+    *,
+    now: datetime,
+    reason: WithdrawReason = WithdrawReason.SOLD_OUT,
+) -> int:
+    """The vendor says the product is gone: every open hold on it is withdrawn, its unit moved
+    from `reserved` back to `available` (the caller then sets or hides it, so it is not offered
+    again), and each held customer gets one short message. Returns how many were withdrawn.
+
+    A sold-out customer keeps their place in line (back to waiting, same join time). Each
+    hold is compared-and-set from `offered`, so a hold an order claims at the same moment is
+    the order's and is not withdrawn; units reserved by orders are never touched.
+    """
+    await _lock_products(session, [product_id])
+    held = list(
+        await session.execute(
+            select(WaitlistEntry.id, Customer.chat_id, Product.name)
+            .join(Customer, Customer.id == WaitlistEntry.customer_id)
+            .join(Product, Product.id == WaitlistEntry.product_id)
+            .where(
+                WaitlistEntry.product_id == product_id,
+                WaitlistEntry.status == WaitlistStatus.OFFERED,
+            )
+            .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)
+        )
+    )
+    waiting_again = reason is WithdrawReason.SOLD_OUT
+    withdrawn = 0
+    for entry_id, chat_id, name in held:
+        result = await session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.OFFERED)
+            .values(
+                status=WaitlistStatus.WAITING if waiting_again else WaitlistStatus.LAPSED,
+                offered_at=None,
+                hold_until=None,
+                closed_at=None if waiting_again else now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # claimed by an order (or left) meanwhile: not ours to withdraw
+        await _release_one(session, product_id)
+        await enqueue_notification(
+            session,
+            chat_id=chat_id,
+            kind="waitlist_withdrawn",
+            # the name travels with the message: a deleted product can't be read back
+            data={"entry_id": entry_id, "product_id": product_id, "name": name, "reason": reason},
+            ref=f"waitlist:{entry_id}",
+            dedupe_key=f"waitlist:{entry_id}:withdrawn:{now.isoformat()}",
+            now=now,
+        )
+        withdrawn += 1
+    return withdrawn
+
+
+async def sellable_for(
+    session: AsyncSession, customer_id: int | None, products: Collection[Product]
+) -> dict[int, int]:
+    """How many units of each product this customer can order now (product id -> units):
+    what is for sale plus what a waitlist offer holds for them. Every "can I add one more"
+    check in front of a customer uses this one figure."""
+    held = (
+        await held_units(session, customer_id, [p.id for p in products])
+        if customer_id is not None
+        else {}
+    )
+    return {p.id: max(p.available, 0) + held.get(p.id, 0) for p in products}
+
+
 async def offer_restocked(
     session: AsyncSession, product_ids: Collection[int], *, now: datetime
 ) -> int:

@@ -20,7 +20,7 @@ from bot.routers.shop import remember_shop, render_product
 from catalog.cart import set_cart_quantity
 from catalog.errors import NotFound
 from catalog.models import CartItem, Customer, Product
-from catalog.waitlist import held_units
+from catalog.waitlist import sellable_for
 
 router = Router(name=__name__)
 
@@ -73,8 +73,7 @@ async def on_cart_button(
         )
     )
     # a unit a waitlist offer holds for this customer is theirs to order
-    held = (await held_units(session, customer.id, [product.id])).get(product.id, 0)
-    sellable = product.available + held
+    sellable = (await sellable_for(session, customer.id, [product]))[product.id]
     if qty > (in_cart or 0) and qty > sellable:  # fewer is always allowed
         replies.toast(
             _("Only {count} left.").format(count=sellable) if sellable else _("Sold out"),

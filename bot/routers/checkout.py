@@ -38,7 +38,7 @@ from catalog.orders import RequestedLine, place_order
 from catalog.phones import display_phone
 from catalog.shops import get_shop_by_id
 from catalog.vendor_orders import choose_bank_transfer
-from catalog.waitlist import held_units
+from catalog.waitlist import sellable_for
 
 router = Router(name=__name__)
 
@@ -87,14 +87,15 @@ async def start_checkout(
             main_menu(),
         )
         return
-    held = await held_units(
-        session, customer.id, [line.product.id for _shop, lines in groups for line in lines]
+    # units held for this customer by waitlist offers count as theirs
+    sellable = await sellable_for(
+        session, customer.id, [line.product for _shop, lines in groups for line in lines]
     )
     short = [
         line.product.name
         for _shop, lines in groups
         for line in lines
-        if line.quantity > line.product.available + held.get(line.product.id, 0)
+        if line.quantity > sellable[line.product.id]
     ]
     if short:
         text, markup = await render_cart(session, customer, data.get("shop_id"), now=now)

@@ -23,7 +23,7 @@ from catalog.models import CartItem, Customer, Market, Product, Shop
 from catalog.pricing import live_prices, price_of
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id, list_markets, list_shops
-from catalog.waitlist import held_units, waiting_for
+from catalog.waitlist import sellable_for, waiting_for
 
 router = Router(name=__name__)
 
@@ -150,10 +150,10 @@ async def render_product(
             or 0
         )
     # a unit held for this customer by a waitlist offer is theirs to order
-    held = (
-        (await held_units(session, customer.id, [product.id])).get(product.id, 0) if customer else 0
+    sellable = (await sellable_for(session, customer.id if customer else None, [product])).get(
+        product.id, 0
     )
-    sellable = product.available + held
+    held = sellable - max(product.available, 0)
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
     if sellable > 0:

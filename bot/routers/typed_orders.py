@@ -33,7 +33,7 @@ from catalog.order_text import (
 from catalog.products import list_products
 from catalog.shops import get_shop_by_id
 from catalog.shows import featured_for_sale, get_show
-from catalog.waitlist import held_units
+from catalog.waitlist import sellable_for
 
 router = Router(name=__name__)
 
@@ -97,9 +97,7 @@ async def _add(
     now: datetime,
 ) -> None:
     # a unit a waitlist offer holds for this customer is theirs to order
-    sellable = product.available + (await held_units(session, customer.id, [product.id])).get(
-        product.id, 0
-    )
+    sellable = (await sellable_for(session, customer.id, [product]))[product.id]
     if sellable <= 0:
         replies.send(
             _("Sorry, {name} is sold out.").format(name=product.name), main_menu(product.shop_id)

@@ -1,6 +1,8 @@
 """재입고 알림 end to end through the simulator: three customers wait for a sold-out box, the
 vendor types "사과 2", the first two get held offers, one lets the hold lapse and the third is
-offered; an unpaid order is reminded once and told once when it lapses, a paid one neither."""
+offered; an unpaid order is reminded once and told once when it lapses, a paid one neither.
+A held unit counts as the customer's on the product card and in the cart, and the vendor's
+품절 takes it back: the customer is told once and keeps their place in line."""
 
 from __future__ import annotations
 
@@ -15,13 +17,14 @@ from catalog.models import Order, OrderStatus, Product, WaitlistEntry, WaitlistS
 from catalog.orders import get_order, mark_paid
 from livecart.runtime import expire_and_prune
 from tests.bot.conftest import Livecart, Person, bind_vendor, text_of
-from tests.bot.test_vendor_stock import api_product
+from tests.bot.test_vendor_stock import api_product, press, product_rows
 
 JSON = dict[str, Any]
 OFFER = "다시 들어왔어요"
 MISSED = "다음 분께 넘어갔어요"
 NUDGE = "분 안에 결제하시면 주문이 확정돼요"
 LAPSED = "상품은 다시 판매 중이에요"
+WITHDRAWN = "다 팔렸어요. 다시 들어오면 알려 드릴게요"
 
 
 async def apple(db: async_sessionmaker[AsyncSession]) -> Product:
@@ -116,3 +119,47 @@ async def test_three_wait_two_boxes_come_back_and_a_lapsed_hold_passes_to_the_th
     assert await count(younghee, NUDGE) == 1 and await count(younghee, LAPSED) == 1
     assert await count(minji, NUDGE) == 0 and await count(minji, LAPSED) == 0
     assert await count(cheolsu, OFFER) == 1 and await count(minji, OFFER) == 1
+
+
+def labels(message: JSON) -> list[str]:
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def test_a_held_unit_counts_as_hers_until_the_vendor_says_sold_out_and_she_keeps_her_place(
+    livecart: Livecart, db: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await livecart.person("김가나")
+    await bind_vendor(db, seller, "ganada-fruit", now=livecart.clock.now())
+    await seller.say("사과 0")
+    younghee = await livecart.person("영희")
+    card = (await younghee.say("/start product_ganada-fruit_apple-5kg"))[-1]
+    await younghee.tap("재입고 알림", card)
+    await seller.say("사과 1")  # held for 영희
+    await wait_for(younghee, OFFER)
+    await seller.say("사과 1")  # and one more on the shelf for anyone
+
+    # 1 on the shelf + 1 held for her: she may take 2, in the card and in the cart
+    card = (await younghee.say("/start product_ganada-fruit_apple-5kg"))[-1]
+    assert {"1개 주문", "2"} <= set(labels(card)) and "3" not in labels(card)
+    await younghee.tap("장바구니 담기", card)
+    cart = (await younghee.say("/cart"))[-1]
+    await younghee.tap("➕ 1", cart)
+    cart = (await younghee.say("/cart"))[-1]
+    assert "× 2" in text_of(cart) and "➕ 1" not in labels(cart)
+
+    # the vendor taps 품절: both units go, hers too; she is told once and waits on
+    stock_list = (await seller.say("/stock"))[-1]
+    await press(seller, stock_list, product_rows(stock_list, "부사 사과 5kg")[3]["callback_data"])
+    await wait_for(younghee, WITHDRAWN)
+    api = await api_product(livecart, "ganada-fruit", "apple-5kg")
+    assert (api["available"], api["reserved"], api["waiting"], api["waitlist_held"]) == (0, 0, 1, 0)
+    await younghee.tap("주문하기", cart)
+    await wait_for(younghee, "남은 수량이 모자라요")
+
+    # her place was kept: the next box is offered to her
+    livecart.clock.advance(timedelta(minutes=1))
+    await seller.say("사과 1")
+    await younghee.client.wait_for_messages(
+        younghee.user_id, predicate=lambda m: OFFER in text_of(m), count=2
+    )
+    assert await count(younghee, WITHDRAWN) == 1

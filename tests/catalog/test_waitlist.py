@@ -30,14 +30,17 @@ from catalog.orders import (
     nudge_unpaid_orders,
     place_order,
 )
-from catalog.stock import adjust_available, set_available
+from catalog.products import ProductInUse, delete_product
+from catalog.stock import adjust_available, set_available, set_hidden
 from catalog.stock_sync import StockUpdate, apply_stock_updates
 from catalog.waitlist import (
     JoinOutcome,
     join_waitlist,
     leave_waitlist,
     run_waitlists,
+    sellable_for,
     waiting_counts,
+    withdraw_holds,
 )
 from tests.factories import make_customer, make_product, make_shop
 
@@ -290,3 +293,152 @@ async def test_a_customer_who_asks_to_be_forgotten_leaves_every_line_and_their_h
     await forget_customer(session, anna, now=clock.now())
     assert await statuses(session, apple) == [WaitlistStatus.LEFT, WaitlistStatus.OFFERED]
     assert await stock(session, apple) == (0, 1)
+
+
+async def test_a_sold_out_withdraws_holds_keeps_the_line_and_leaves_orders_their_units(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    shop = await make_shop(session, clock)
+    apple = await make_product(session, clock, shop, stock=0)
+    anna, ben = await customers(session, clock, 2)
+    await join_waitlist(session, anna, apple, now=clock.now())
+    clock.advance(timedelta(seconds=1))
+    await join_waitlist(session, ben, apple, now=clock.now())
+    await set_available(session, apple.id, 2, now=clock.now(), actor="t")
+    order = await order_one(session, clock, apple, anna)  # anna's hold is her order's now
+    assert (await sellable_for(session, ben.id, [apple]))[apple.id] == 1
+
+    # 품절: ben's held unit goes (not re-offered), anna's order keeps hers; ben is told once
+    await set_available(session, apple.id, 0, now=clock.now(), actor="t")
+    assert await stock(session, apple) == (0, 1)
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.WAITING]
+    assert await messages(session, "waitlist_withdrawn", ben.chat_id) == 1
+    assert await messages(session, "waitlist_withdrawn", anna.chat_id) == 0
+    assert await withdraw_holds(session, apple.id, now=clock.now()) == 0  # nothing twice
+
+    # ben kept his place: the next unit is his again
+    clock.advance(timedelta(minutes=1))
+    await set_available(session, apple.id, 1, now=clock.now(), actor="t")
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.OFFERED]
+
+    # asking for more than is held for him names what he can have: his held unit
+    try:
+        await place_order(
+            session,
+            shop=shop,
+            customer=ben,
+            lines=[RequestedLine(apple.id, 2)],
+            fulfilment=Fulfilment.PICKUP,
+            now=clock.now(),
+        )
+    except OutOfStock as short:
+        assert [(s.available, s.requested) for s in short.shortages] == [(1, 2)]
+    else:
+        raise AssertionError("only one unit is ben's")
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.OFFERED]
+
+    # a sync's "0 on hand" below the order's unit is refused and withdraws nothing
+    refused = await apply_stock_updates(
+        session, shop, [StockUpdate(sku="apple-5kg", version=1, set=0)], now=clock.now()
+    )
+    assert refused[0]["reason"] == "below_reserved"
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.OFFERED]
+    assert await messages(session, "waitlist_withdrawn") == 1
+    # once the order is paid, "0 on hand" is a sold-out like the vendor's
+    await mark_paid(session, order, now=clock.now(), actor="t")
+    applied = await apply_stock_updates(
+        session, shop, [StockUpdate(sku="apple-5kg", version=2, set=0)], now=clock.now()
+    )
+    assert applied[0]["outcome"] == "applied"
+    assert await stock(session, apple) == (0, 0)
+    assert await messages(session, "waitlist_withdrawn", ben.chat_id) == 2
+
+    # hiding withdraws too (the unit stays in stock, hidden); showing it offers it again
+    clock.advance(timedelta(minutes=1))
+    await set_available(session, apple.id, 1, now=clock.now(), actor="t")
+    await set_hidden(session, apple.id, True, now=clock.now(), actor="t")
+    assert await stock(session, apple) == (1, 0)
+    assert await statuses(session, apple) == [WaitlistStatus.CLAIMED, WaitlistStatus.WAITING]
+    clock.advance(timedelta(minutes=1))
+    await set_hidden(session, apple.id, False, now=clock.now(), actor="t")
+    assert await stock(session, apple) == (0, 1)
+
+
+async def test_a_sold_out_and_the_held_customers_order_at_once_settle_the_hold_once(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessionmaker() as session:
+        shop = await make_shop(session, clock)
+        apple = await make_product(session, clock, shop, stock=0)
+        (anna,) = await customers(session, clock, 1)
+        await join_waitlist(session, anna, apple, now=clock.now())
+        await set_available(session, apple.id, 1, now=clock.now(), actor="t")
+        await session.commit()
+        product_id = apple.id
+
+    async def sold_out() -> str:
+        async with sessionmaker() as session:
+            await set_available(session, product_id, 0, now=clock.now(), actor="t")
+            await session.commit()
+            return "sold out"
+
+    async def order() -> str:
+        async with sessionmaker() as session:
+            try:
+                product = await session.get(Product, product_id)
+                customer = await session.get(Customer, anna.id)
+                assert product is not None
+                await order_one(session, clock, product, customer)
+                await session.commit()
+                return "ordered"
+            except OutOfStock:
+                await session.rollback()
+                return "too late"
+
+    results = await asyncio.gather(sold_out(), order())
+    async with sessionmaker() as session:
+        product = await session.get(Product, product_id)
+        assert product is not None
+        line = await statuses(session, product)
+        told = await messages(session, "waitlist_withdrawn")
+        placed = int(await session.scalar(select(func.count()).select_from(Order)) or 0)
+        if results[1] == "ordered":  # the order claimed the hold first: it keeps the unit
+            assert (await stock(session, product), line, told, placed) == (
+                (0, 1),
+                [WaitlistStatus.CLAIMED],
+                0,
+                1,
+            )
+        else:  # withdrawn first: the unit is gone, anna waits on and is told once
+            assert (await stock(session, product), line, told, placed) == (
+                (0, 0),
+                [WaitlistStatus.WAITING],
+                1,
+                0,
+            )
+
+
+async def test_deleting_a_product_withdraws_its_holds_but_waits_for_unpaid_orders(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    shop = await make_shop(session, clock)
+    apple = await make_product(session, clock, shop, stock=0)
+    anna, ben = await customers(session, clock, 2)
+    await join_waitlist(session, anna, apple, now=clock.now())
+    await join_waitlist(session, ben, apple, now=clock.now())
+    await set_available(session, apple.id, 2, now=clock.now(), actor="t")
+    order = await order_one(session, clock, apple, anna)
+
+    try:
+        await delete_product(session, shop, "apple-5kg", now=clock.now())
+    except ProductInUse as refused:
+        assert "1 units of 'apple-5kg' are reserved by unpaid orders" in str(refused)
+    else:
+        raise AssertionError("an unpaid order's unit must stop the delete")
+    assert await stock(session, apple) == (0, 2)  # ben's hold is kept with the refusal
+    assert await messages(session, "waitlist_withdrawn") == 0
+
+    await mark_paid(session, order, now=clock.now(), actor="t")
+    await delete_product(session, shop, "apple-5kg", now=clock.now())
+    assert await session.get(Product, apple.id) is None
+    assert await messages(session, "waitlist_withdrawn", ben.chat_id) == 1

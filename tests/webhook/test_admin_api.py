@@ -118,6 +118,7 @@ async def test_product_stock_shows_reservations_and_delete_waits_for_them(
     assert (product["available"], product["reserved"]) == (7, 3)
     refused = await api.delete("/api/v1/shops/ganada/products/apple-5kg", headers=AUTH)
     assert refused.status_code == 409
+    assert "3 units of 'apple-5kg' are reserved by unpaid orders" in refused.json()["detail"]
 
     orders = (await api.get("/api/v1/shops/ganada/orders", headers=AUTH)).json()
     assert [o["status"] for o in orders["items"]] == ["pending_payment"]

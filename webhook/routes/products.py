@@ -73,7 +73,10 @@ async def get_product_route(
 
 
 @router.delete("/{sku}", status_code=204)
-async def delete_product_route(sku: SkuPath, shop: ShopDep, session: SessionDep) -> Response:
-    """Delete a product; 409 while unpaid orders hold some of it."""
-    await delete_product(session, shop, sku)
+async def delete_product_route(
+    sku: SkuPath, shop: ShopDep, session: SessionDep, now: NowDep
+) -> Response:
+    """Delete a product; 409 while unpaid orders reserve some of it. Units held for waiting
+    customers are withdrawn (they are told) and don't stop the delete."""
+    await delete_product(session, shop, sku, now=now)
     return Response(status_code=204)
