@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 FALLBACK_LOG_EVERY_SECONDS = 60.0
 REDIS_RETRY_SECONDS = 10.0  # after a failure, count locally this long before asking Redis again
 INTERACTIVE_RESERVE = 0.2  # this share of the bot's rate is never taken by bulk sends
+CHAT_BURST = 3  # a chat may get this many at once (a reply and an order message), then 1/s
+
+
+def _chat_item(rate: float) -> RateLimitItem:
+    """`rate` per second to one chat, CHAT_BURST of them at once: never more in any span than
+    Telegram's bucket (CHAT_BURST at once, refilled at `rate`) allows."""
+    if rate >= 1:
+        return RateLimitItemPerSecond(max(1, math.floor(rate)) * CHAT_BURST, CHAT_BURST)
+    return RateLimitItemPerSecond(CHAT_BURST, max(1, round(CHAT_BURST / rate)))
 
 
 def bulk_rate(per_second: float) -> float:
@@ -60,7 +69,7 @@ class RateLimits:
     def chat(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
         if limiter is None:
-            limiter = AsyncLimiter(1, 1 / self.per_chat_rate)
+            limiter = AsyncLimiter(CHAT_BURST, CHAT_BURST / self.per_chat_rate)
             self._chats[chat_id] = limiter
             if len(self._chats) > 50_000:
                 self._chats.popitem(last=False)
@@ -127,7 +136,7 @@ class SharedRateLimits(RateLimits):
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.bot_item = _per_second_item(per_second)
         self.bulk_item = _per_second_item(bulk_rate(per_second))
-        self.chat_item = _per_second_item(per_chat_per_second)
+        self.chat_item = _chat_item(per_chat_per_second)
         self.redis = Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._pause_key = f"{key_prefix}:send:paused_until"
         self._last_fallback_log = 0.0

@@ -185,7 +185,8 @@ async def test_with_redis_down_the_send_rates_are_counted_in_this_process() -> N
     try:
         for _ in range(5):
             await limits.acquire_bot()  # no error: the sends go on
-        await limits.acquire_chat(42)
+        for _ in range(3):  # a chat's short burst
+            await limits.acquire_chat(42)
         await limits.pause(0.01)
         await limits.wait_if_paused()
         # ...counted by this process's own limiters while Redis is away
@@ -202,9 +203,9 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
     async with run_simulator() as sim:
         sim.simulator.register_bot(TOKEN, "replies_bot", "livecart")
         async with sim.client() as client:
-            # Telegram allows 10/s and 1/s per chat (bursts of 2); each instance is told 8/s
+            # Telegram allows 10/s and 1/s per chat (bursts of 3); each instance is told 8/s
             await client.set_limits(
-                enforce=True, per_bot_per_second=10, per_chat_per_second=1, per_chat_burst=2
+                enforce=True, per_bot_per_second=10, per_chat_per_second=1, per_chat_burst=3
             )
             users = [int((await client.create_user(f"손님{i}"))["id"]) for i in range(8)]
             instances = [
@@ -222,8 +223,8 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                 await replies.flush(bot, limits)
 
             try:
-                # a burst: every customer taps at once, on both instances; instance 0 answers
-                # each twice, so each chat gets 3 messages and the bot 24
+                # a burst: every customer taps at once, on both instances, each answering twice:
+                # 4 messages to each chat, 32 for the bot
                 await asyncio.gather(
                     *(
                         answer(instance, user, text)
@@ -232,6 +233,7 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                             (0, "장바구니에 담았어요"),
                             (1, "주문이 접수됐어요"),
                             (0, "결제를 기다려요"),
+                            (1, "결제가 확인됐어요"),
                         )
                     )
                 )
@@ -240,9 +242,9 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                     await limits.aclose()
                     await bot.session.close()
             stats: JSON = await client.stats()
-    assert stats["sent_total"] == 24
+    assert stats["sent_total"] == 32
     assert stats["rate_limited_total"] == 0
-    assert all(stats["sent_by_chat"][str(user)] == 3 for user in users)
+    assert all(stats["sent_by_chat"][str(user)] == 4 for user in users)
 
 
 async def test_bulk_sends_leave_a_share_of_the_bot_rate_to_interactive_ones(
