@@ -5,7 +5,7 @@ Every message counts: the outbox's two lanes and the direct replies of every ins
 interactive ones (replies, order messages) take only the bot-wide and the chat's slot; a bulk
 send (reminders, broadcasts) must first take a slot of the bulk share, a smaller window that
 leaves INTERACTIVE_RESERVE of the bot's rate free, so a broadcast never makes a customer's
-answer wait. answerCallbackQuery and edits are not messages: they take no slot.
+answer wait. answerCallbackQuery and a reply's edits are not messages: they take no slot.
 
 The shared counting is the `limits` library's moving window over Redis (an atomic script, so
 two senders never both take the last slot). If Redis can't be reached, each process falls back
@@ -36,8 +36,9 @@ CHAT_BURST = 3  # a chat may get this many at once (a reply and an order message
 
 
 def _chat_item(rate: float) -> RateLimitItem:
-    """`rate` per second to one chat, CHAT_BURST of them at once: never more in any span than
-    Telegram's bucket (CHAT_BURST at once, refilled at `rate`) allows."""
+    """`rate` per second to one chat after a burst of CHAT_BURST (at 1/s: 3 per 3 s, never more in
+    any span than Telegram's bucket of 3 refilled at 1/s allows; above 1/s, `rate` per second
+    counted over 3 s)."""
     if rate >= 1:
         return RateLimitItemPerSecond(max(1, math.floor(rate)) * CHAT_BURST, CHAT_BURST)
     return RateLimitItemPerSecond(CHAT_BURST, max(1, round(CHAT_BURST / rate)))
