@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.factory import build_bot, build_i18n
-from bot.rate_limits import SharedRateLimits
+from bot.rate_limits import RateLimits, SharedRateLimits
 from bot.replies import Replies
 from bot.sender import OutboxSender
 from catalog.clock import FrozenClock
@@ -259,6 +259,10 @@ async def test_bulk_sends_leave_a_share_of_the_bot_rate_to_interactive_ones(
         assert stats.remaining >= 1  # ...while a reply still finds its slot at once
     finally:
         await limits.aclose()
+    alone = RateLimits(5, 1)  # one instance, no Redis: the same share
+    for _ in range(4):
+        await alone.acquire_bulk()
+    assert not alone.bulk.has_capacity() and alone.bot.has_capacity()
 
 
 async def test_a_timed_out_send_order_news_retried_a_broadcast_never_sent_twice(
