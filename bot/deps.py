@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.rate_limits import RateLimits
 from catalog.clock import Clock
 
 
@@ -22,3 +23,5 @@ class BotDeps:
     vendor_invite_hours: int = 72
     # wakes the outbox sender after a transaction that wrote outbox rows commits
     wake_sender: Callable[[], None] = field(default=lambda: None)
+    # the send-rate limits the outbox sender counts in (Redis-shared): replies count there too
+    send_limits: RateLimits | None = None

@@ -50,7 +50,7 @@ def build_i18n(default_locale: str = "ko") -> I18n:
     return I18n(path=LOCALES_DIR, default_locale=default_locale, domain="messages")
 
 
-def build_bot(token: str, api_url: str, *, timeout: float = 30.0) -> Bot:
+def build_bot(token: str, api_url: str, *, timeout: float = 10.0) -> Bot:
     """A Bot talking to `api_url` (Telegram, or the simulator: the bot can't tell)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=None))

@@ -110,7 +110,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
 
         if wrote_outbox:
             self.deps.wake_sender()
-        await replies.flush(bot)
+        await replies.flush(bot, self.deps.send_limits)
         return result
 
 

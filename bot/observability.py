@@ -36,7 +36,8 @@ UPDATE_SECONDS = Histogram(
 OUTBOX_SENDS = Counter(
     "livecart_outbox_sends_total",
     "Outbox messages handed to Telegram, by lane and result (sent, edited, retried_429, "
-    "retried (network or 5xx), blocked_403 (blocked, deactivated or gone), failed)",
+    "retried (network or 5xx), ambiguous (a bulk send timed out: set aside for review), "
+    "blocked_403 (blocked, deactivated or gone), failed)",
     ["lane", "result"],
 )
 

@@ -1,6 +1,12 @@
 """Telegram's soft send limits (~30 messages/s per bot, ~1/s per chat) and its `retry_after`
 pauses, counted in this process (one instance) or in Redis (several instances share one bot).
 
+Every message counts: the outbox's two lanes and the direct replies of every instance. The
+interactive ones (replies, order messages) take only the bot-wide and the chat's slot; a bulk
+send (reminders, broadcasts) must first take a slot of the bulk share, a smaller window that
+leaves INTERACTIVE_RESERVE of the bot's rate free, so a broadcast never makes a customer's
+answer wait. answerCallbackQuery and a reply's edits are not messages: they take no slot.
+
 The shared counting is the `limits` library's moving window over Redis (an atomic script, so
 two senders never both take the last slot). If Redis can't be reached, each process falls back
 to its own counters (logged): sends go on, at worst faster than the shared rate, and Telegram's
@@ -25,6 +31,22 @@ log = logging.getLogger(__name__)
 
 FALLBACK_LOG_EVERY_SECONDS = 60.0
 REDIS_RETRY_SECONDS = 10.0  # after a failure, count locally this long before asking Redis again
+INTERACTIVE_RESERVE = 0.2  # this share of the bot's rate is never taken by bulk sends
+CHAT_BURST = 3  # a chat may get this many at once (a reply and an order message), then 1/s
+
+
+def _chat_item(rate: float) -> RateLimitItem:
+    """`rate` per second to one chat after a burst of CHAT_BURST (at 1/s: 3 per 3 s, never more in
+    any span than Telegram's bucket of 3 refilled at 1/s allows; above 1/s, `rate` per second
+    counted over 3 s)."""
+    if rate >= 1:
+        return RateLimitItemPerSecond(max(1, math.floor(rate)) * CHAT_BURST, CHAT_BURST)
+    return RateLimitItemPerSecond(CHAT_BURST, max(1, round(CHAT_BURST / rate)))
+
+
+def bulk_rate(per_second: float) -> float:
+    """The part of the bot's rate bulk sends may use (at least 1/s, at most all of it)."""
+    return max(min(1.0, per_second), per_second * (1 - INTERACTIVE_RESERVE))
 
 
 def _per_second_item(rate: float) -> RateLimitItem:
@@ -41,13 +63,14 @@ class RateLimits:
         self.per_second = per_second
         self.per_chat_rate = per_chat_per_second
         self.bot = AsyncLimiter(per_second, 1)
+        self.bulk = AsyncLimiter(bulk_rate(per_second), 1)
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self._paused_until = 0.0  # wall-clock seconds (comparable across instances)
 
     def chat(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
         if limiter is None:
-            limiter = AsyncLimiter(1, 1 / self.per_chat_rate)
+            limiter = AsyncLimiter(CHAT_BURST, CHAT_BURST / self.per_chat_rate)
             self._chats[chat_id] = limiter
             if len(self._chats) > 50_000:
                 self._chats.popitem(last=False)
@@ -56,8 +79,19 @@ class RateLimits:
         return limiter
 
     async def acquire_bot(self) -> None:
-        """Wait for a slot of the bot-wide rate (bulk sends: reminders, broadcasts)."""
+        """Wait for a slot of the bot-wide rate (an interactive send: a reply, an order message)."""
         await self.bot.acquire()
+
+    async def acquire_bulk(self) -> None:
+        """Wait for a slot of the bulk share, then of the bot-wide rate (reminders, broadcasts)."""
+        await self.bulk.acquire()
+        await self.acquire_bot()
+
+    async def acquire_reply(self, chat_id: int) -> None:
+        """Everything a direct reply waits for: a 429's pause, its chat's and the bot's slot."""
+        await self.wait_if_paused()
+        await self.acquire_chat(chat_id)
+        await self.acquire_bot()
 
     async def acquire_chat(self, chat_id: int) -> None:
         """Wait for a slot of this chat's rate."""
@@ -102,7 +136,8 @@ class SharedRateLimits(RateLimits):
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.bot_item = _per_second_item(per_second)
-        self.chat_item = _per_second_item(per_chat_per_second)
+        self.bulk_item = _per_second_item(bulk_rate(per_second))
+        self.chat_item = _chat_item(per_chat_per_second)
         self.redis = Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._pause_key = f"{key_prefix}:send:paused_until"
         self._last_fallback_log = 0.0
@@ -138,6 +173,11 @@ class SharedRateLimits(RateLimits):
     async def acquire_bot(self) -> None:
         if not await self._take(self.bot_item, "bot"):
             await super().acquire_bot()
+
+    async def acquire_bulk(self) -> None:
+        if not await self._take(self.bulk_item, "bulk"):
+            await self.bulk.acquire()
+        await self.acquire_bot()
 
     async def acquire_chat(self, chat_id: int) -> None:
         if not await self._take(self.chat_item, "chat", str(chat_id)):

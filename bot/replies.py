@@ -3,6 +3,10 @@
 A handler never talks to Telegram while it holds the database transaction: it queues what
 to say here, the session middleware commits, then flushes. A rolled-back update sends
 nothing, and the write lock (SQLite) is never held across a network call.
+
+Each message sent takes its place in the send-rate limits shared with the outbox sender (and
+with every other instance, through Redis): a reply counts against its chat's 1/s and the bot's
+rate like any message, with an interactive message's priority (bulk sends leave it room).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from bot.rate_limits import RateLimits
+
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
@@ -50,6 +56,12 @@ class Replies:
         self._callback = callback
         self._actions: list[Callable[[Bot], Awaitable[Any]]] = []
         self._toast: _Toast | None = None
+        self._limits: RateLimits | None = None
+
+    async def _slot(self, chat_id: int) -> None:
+        """Wait for this message's place in the send-rate limits (if any are given)."""
+        if self._limits is not None:
+            await self._limits.acquire_reply(chat_id)
 
     def send(self, text: str, markup: Markup = None, *, chat_id: int | None = None) -> None:
         """Send a new text message (to this chat unless another is named)."""
@@ -58,6 +70,7 @@ class Replies:
             return
 
         async def action(bot: Bot) -> None:
+            await self._slot(target)
             await bot.send_message(target, text, reply_markup=markup)
 
         self._actions.append(action)
@@ -70,10 +83,12 @@ class Replies:
         media: Any = BufferedInputFile(photo, "photo.png") if isinstance(photo, bytes) else photo
 
         async def action(bot: Bot) -> None:
+            await self._slot(target)
             try:
                 await bot.send_photo(target, media, caption=caption, reply_markup=markup)
             except TelegramBadRequest as exc:  # a dead photo URL must not lose the message
                 log.warning("photo failed (%s); sending text instead", exc.message)
+                await self._slot(target)
                 await bot.send_message(
                     target, caption, reply_markup=markup if not _is_reply_kb(markup) else None
                 )
@@ -95,6 +110,7 @@ class Replies:
             except TelegramBadRequest as exc:
                 if "message is not modified" in exc.message:
                     return  # the same tap twice: the screen already shows this
+                await self._slot(chat_id)
                 await bot.send_message(chat_id, text, reply_markup=markup)
 
         self._actions.append(action)
@@ -113,15 +129,17 @@ class Replies:
         self._actions.clear()
         self._toast = None
 
-    async def flush(self, bot: Bot) -> None:
-        """Send everything queued, in order; then answer the pressed button, always.
+    async def flush(self, bot: Bot, limits: RateLimits | None = None) -> None:
+        """Send everything queued, in order, each message within `limits`; then answer the
+        pressed button, always (an answer is no message: it waits for no slot).
 
         The answer comes last so that "answered" means the screen is up to date.
         """
         actions, self._actions = self._actions, []
+        self._limits = limits
         try:
             for action in actions:
-                await with_retries(action, bot)
+                await with_retries(action, bot, limits=limits)
         finally:
             if self._callback is not None:
                 toast = self._toast or _Toast(self._callback.id, None, False)
@@ -138,16 +156,23 @@ class Replies:
 
 
 async def with_retries(
-    action: Callable[[Bot], Awaitable[Any]], bot: Bot, *, attempts: int = 4
+    action: Callable[[Bot], Awaitable[Any]],
+    bot: Bot,
+    *,
+    attempts: int = 4,
+    limits: RateLimits | None = None,
 ) -> Any:
     """Call Telegram, waiting out `retry_after` and backing off on 5xx and network errors.
 
-    A reply is worth a short wait: the customer is looking at the chat right now.
+    A reply is worth a short wait: the customer is looking at the chat right now. A 429's
+    pause is shared with every sender (through `limits`), as Telegram means it for the bot.
     """
     for attempt in range(1, attempts + 1):
         try:
             return await action(bot)
         except TelegramRetryAfter as exc:
+            if limits is not None:
+                await limits.pause(exc.retry_after)
             if attempt == attempts:
                 raise
             await asyncio.sleep(exc.retry_after)

@@ -53,6 +53,7 @@ from catalog.outbox import (
     claim_batch,
     mark_dropped,
     mark_many_sent,
+    mark_review,
     mark_sent,
     reconcile_expired_leases,
     release_claim,
@@ -334,9 +335,11 @@ class OutboxSender:
             return
         while True:
             await self.limits.wait_if_paused()
-            if lane is OutboxLane.BULK:
-                await self.limits.acquire_bot()
+            if lane is OutboxLane.BULK:  # the bulk share leaves room for replies, order news
+                await self.limits.acquire_bulk()
             await self.limits.acquire_chat(row.chat_id)
+            if lane is not OutboxLane.BULK:
+                await self.limits.acquire_bot()
             await self.limits.wait_if_paused()
             try:
                 message = await self._send(outgoing.chat_id or row.chat_id, outgoing)
@@ -378,8 +381,16 @@ class OutboxSender:
                     await self_record(partial(mark_dropped, message_id=row.id, error=exc.message))
                 return
             except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
-                # the request may or may not have reached Telegram; we retry (at-least-once for
-                # this rare case) rather than lose an order message
+                if lane is OutboxLane.BULK and outgoing.edit_message_id is None and _timed_out(exc):
+                    # Telegram may have delivered it: a reminder or broadcast is sent at most
+                    # once rather than twice to thousands (an edit is safe to repeat)
+                    count_send(lane.value, "ambiguous")
+                    await self_record(
+                        partial(mark_review, message_id=row.id, error=f"ambiguous timeout: {exc!r}")
+                    )
+                    return
+                # an order message is never lost: retried with backoff (at-least-once; after a
+                # timeout the customer may see it twice, as Telegram offers no idempotency key)
                 await self._retry_later(row, repr(exc), self_record)
                 return
             except Exception as exc:  # anything else Telegram says: record it, never leave it
@@ -459,6 +470,14 @@ class OutboxSender:
         # an outcome is recorded even through a database blink: a sent row left SENDING
         # would go to review when its lease lapses, an unsent one would wait for nothing
         await retry_through_outage(record, what="recording an outbox outcome")
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """The request went out but no answer came in time: delivered or not, nobody knows.
+    (A refused connection or a 5xx means it was not carried out: safe to send again.)"""
+    if isinstance(exc, TimeoutError):
+        return True
+    return isinstance(exc, TelegramNetworkError) and "timeout" in exc.message.lower()
 
 
 async def _recipient_gone(

@@ -249,6 +249,15 @@ async def mark_dropped(session: AsyncSession, message_id: int, *, error: str) ->
     )
 
 
+async def mark_review(session: AsyncSession, message_id: int, *, error: str) -> None:
+    """Never resend on our own: Telegram may have delivered it (a timed-out bulk send)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.REVIEW, lease_until=None, last_error=error[:300])
+    )
+
+
 async def reconcile_expired_leases(session: AsyncSession, *, now: datetime) -> int:
     """Rows left SENDING by a sender that died: set aside for review, never resent.
 

@@ -113,7 +113,11 @@ async def build_runtime(
     )
     bot = dispatcher = sender = None
     if settings.bot_token is not None:
-        bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+        bot = build_bot(
+            settings.bot_token.get_secret_value(),
+            settings.telegram_api_url,
+            timeout=settings.telegram_timeout_seconds,
+        )
         sender = OutboxSender(
             bot,
             services.sessionmaker,
@@ -136,6 +140,7 @@ async def build_runtime(
             online_payments=online_payments(settings),
             vendor_invite_hours=settings.vendor_invite_hours,
             wake_sender=sender.wake,
+            send_limits=sender.limits,
         )
         dispatcher = build_dispatcher(
             deps,

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     send_rate_per_second: float = Field(default=25.0, gt=0)
     send_rate_per_chat_per_second: float = Field(default=1.0, gt=0)
+    # how long one Bot API call may take (getUpdates adds its long-poll time to it); a send
+    # that times out may still have been delivered (see the README's failure table)
+    telegram_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     portone_api_url: str = "https://api.portone.io"
     portone_store_id: str | None = None
     portone_channel_key: str | None = None

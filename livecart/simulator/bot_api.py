@@ -6,6 +6,7 @@ copies them onto the wire. Webhook replies that carry a method call go through t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -60,7 +61,12 @@ class BotApi:
             injected = self._simulator.faults.next_server_error(method)
             if injected is not None:
                 raise injected
-            result = await handler(self._simulator, runtime, await load_params())
+            delay = self._simulator.faults.next_delay(method)
+            try:
+                result = await handler(self._simulator, runtime, await load_params())
+            finally:
+                if delay:  # carried out (or refused) now, answered late: a slow Telegram
+                    await asyncio.sleep(delay)
         except BotAPIError as error:
             return ApiReply(error.error_code, error.to_json())
         if isinstance(result, Described):

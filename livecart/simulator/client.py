@@ -196,9 +196,14 @@ class SimulatorClient:
         server_errors: int = 0,
         server_error_status: int = 502,
         server_error_methods: list[str] | None = None,
+        delays: int = 0,
+        delay_seconds: float = 0.0,
+        delay_methods: list[str] | None = None,
     ) -> JSON:
         """The next sends get 429 (``rate_limit_burst`` of them) and/or the next Bot API calls
-        get a 5xx (``server_errors`` of them, optionally only for ``server_error_methods``)."""
+        get a 5xx (``server_errors`` of them, optionally only for ``server_error_methods``)
+        and/or are carried out but answered ``delay_seconds`` late (``delays`` of them,
+        optionally only for ``delay_methods``)."""
         body: JSON = {}
         if rate_limit_burst:
             body["rate_limit_burst"] = {"count": rate_limit_burst, "retry_after": retry_after}
@@ -208,6 +213,8 @@ class SimulatorClient:
                 "status": server_error_status,
                 "methods": server_error_methods,
             }
+        if delays:
+            body["delays"] = {"count": delays, "seconds": delay_seconds, "methods": delay_methods}
         result: JSON = await self._request("POST", "/faults", json=body)
         return result
 

@@ -93,9 +93,16 @@ class ServerErrorsIn(_Body):
     methods: list[str] | None = None
 
 
+class DelaysIn(_Body):
+    count: int = Field(ge=0)
+    seconds: float = Field(ge=0, le=120)
+    methods: list[str] | None = None
+
+
 class FaultsIn(_Body):
     rate_limit_burst: RateLimitBurstIn | None = None
     server_errors: ServerErrorsIn | None = None
+    delays: DelaysIn | None = None
 
 
 def build_control_router(sim: Simulator) -> APIRouter:
@@ -211,6 +218,9 @@ def build_control_router(sim: Simulator) -> APIRouter:
         if body.server_errors is not None:
             errors = body.server_errors
             sim.faults.plan_server_errors(errors.count, errors.status, errors.methods)
+        if body.delays is not None:
+            delays = body.delays
+            sim.faults.plan_delays(delays.count, delays.seconds, delays.methods)
         return sim.faults.to_json()
 
     @router.delete("/faults")

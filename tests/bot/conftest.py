@@ -138,6 +138,9 @@ async def running_livecart(
             "database_url": database_url,
             "http_port": 0,
             "api_token": API_TOKEN,
+            # the simulator enforces no send rates unless a test turns them on: pacing a test's
+            # quick taps at Telegram's 1/s per chat would only slow the suite
+            "send_rate_per_chat_per_second": 1000.0,
             **overrides,
         }
         settings = load_settings(**values)

@@ -17,7 +17,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.factory import build_bot, build_i18n
-from bot.rate_limits import SharedRateLimits
+from bot.rate_limits import RateLimits, SharedRateLimits
+from bot.replies import Replies
 from bot.sender import OutboxSender
 from catalog.clock import FrozenClock
 from catalog.db import create_engine, create_sessionmaker
@@ -61,8 +62,9 @@ async def test_two_senders_sharing_redis_stay_together_under_the_bot_rate(
     async with run_simulator() as sim:
         sim.simulator.register_bot(TOKEN, "limits_bot", "livecart")
         async with sim.client() as client:
-            # Telegram allows 10/s for this bot; livecart is told 8/s. Each sender alone keeps
-            # 8/s, so only if they count together do they stay under 10/s between them.
+            # Telegram allows 10/s for this bot; bulk sends may use 9/s of livecart's 12/s.
+            # Each sender alone keeps 9/s, so only if they count together do they stay under
+            # 10/s between them.
             await client.set_limits(enforce=True, per_bot_per_second=10, per_chat_burst=3)
             users = [int((await client.create_user(f"손님{i}"))["id"]) for i in range(40)]
             async with sessionmaker() as session:
@@ -83,7 +85,7 @@ async def test_two_senders_sharing_redis_stay_together_under_the_bot_rate(
                     clock,
                     build_i18n(),
                     batch_size=10,  # both senders get a share of the rows
-                    limits=SharedRateLimits(redis_url, 8, 1, key_prefix=prefix),
+                    limits=SharedRateLimits(redis_url, 12, 1, key_prefix=prefix),
                 )
                 for _ in range(2)
             ]
@@ -183,7 +185,8 @@ async def test_with_redis_down_the_send_rates_are_counted_in_this_process() -> N
     try:
         for _ in range(5):
             await limits.acquire_bot()  # no error: the sends go on
-        await limits.acquire_chat(42)
+        for _ in range(3):  # a chat's short burst
+            await limits.acquire_chat(42)
         await limits.pause(0.01)
         await limits.wait_if_paused()
         # ...counted by this process's own limiters while Redis is away
@@ -191,3 +194,181 @@ async def test_with_redis_down_the_send_rates_are_counted_in_this_process() -> N
         assert not limits.chat(42).has_capacity()
     finally:
         await limits.aclose()
+
+
+async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
+    redis_url: str,
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    async with run_simulator() as sim:
+        sim.simulator.register_bot(TOKEN, "replies_bot", "livecart")
+        async with sim.client() as client:
+            # Telegram allows 10/s and 1/s per chat (bursts of 3); each instance is told 8/s
+            await client.set_limits(
+                enforce=True, per_bot_per_second=10, per_chat_per_second=1, per_chat_burst=3
+            )
+            users = [int((await client.create_user(f"손님{i}"))["id"]) for i in range(8)]
+            instances = [
+                (
+                    build_bot(TOKEN, sim.base_url),
+                    SharedRateLimits(redis_url, 8, 1, key_prefix=prefix),
+                )
+                for _ in range(2)
+            ]
+
+            async def answer(instance: int, user: int, text: str) -> None:
+                bot, limits = instances[instance]
+                replies = Replies(user)
+                replies.send(text)
+                await replies.flush(bot, limits)
+
+            try:
+                # a burst: every customer taps at once, on both instances, each answering twice:
+                # 4 messages to each chat, 32 for the bot
+                await asyncio.gather(
+                    *(
+                        answer(instance, user, text)
+                        for user in users
+                        for instance, text in (
+                            (0, "장바구니에 담았어요"),
+                            (1, "주문이 접수됐어요"),
+                            (0, "결제를 기다려요"),
+                            (1, "결제가 확인됐어요"),
+                        )
+                    )
+                )
+            finally:
+                for bot, limits in instances:
+                    await limits.aclose()
+                    await bot.session.close()
+            stats: JSON = await client.stats()
+    assert stats["sent_total"] == 32
+    assert stats["rate_limited_total"] == 0
+    assert all(stats["sent_by_chat"][str(user)] == 4 for user in users)
+
+
+async def test_bulk_sends_leave_a_share_of_the_bot_rate_to_interactive_ones(
+    redis_url: str,
+) -> None:
+    limits = SharedRateLimits(redis_url, 5, 1, key_prefix=f"test-{uuid.uuid4().hex[:8]}")
+    try:
+        for _ in range(4):  # a broadcast takes all it may: 4 of the 5 a second
+            await limits.acquire_bulk()
+        assert not await limits.limiter.test(limits.bulk_item, "bulk")  # bulk must wait now
+        stats = await limits.limiter.get_window_stats(limits.bot_item, "bot")
+        assert stats.remaining >= 1  # ...while a reply still finds its slot at once
+    finally:
+        await limits.aclose()
+    alone = RateLimits(5, 1)  # one instance, no Redis: the same share
+    for _ in range(4):
+        await alone.acquire_bulk()
+    assert not alone.bulk.has_capacity() and alone.bot.has_capacity()
+
+
+async def test_a_timed_out_send_order_news_retried_a_broadcast_never_sent_twice(
+    postgres_url: str,
+) -> None:
+    """Telegram carries out a send but answers too late: livecart's request timeout fires and
+    nobody knows whether the message arrived. An order message is retried (at-least-once: the
+    customer may see it twice, never zero times); a broadcast is set aside for review (at most
+    once); and the other chats are served meanwhile."""
+    clock = FrozenClock()
+    engine = create_engine(postgres_url)
+    sessionmaker = create_sessionmaker(engine)
+    async with run_simulator() as sim:
+        sim.simulator.register_bot(TOKEN, "slow_bot", "livecart")
+        async with sim.client() as client:
+            first, second, fan = [
+                int((await client.create_user(name))["id"])
+                for name in ("김철수", "이영희", "박민수")
+            ]
+            await client.inject_faults(delays=1, delay_seconds=2.5, delay_methods=["sendMessage"])
+            async with sessionmaker() as session:
+                ids = []
+                for user in (first, second):
+                    row = await enqueue_notification(
+                        session,
+                        chat_id=user,
+                        kind="text",
+                        data={"text": "주문이 접수됐어요"},
+                        now=clock.now(),
+                    )
+                    ids.append(row.id)
+                await session.commit()
+            sender = OutboxSender(
+                build_bot(TOKEN, sim.base_url, timeout=1.0), sessionmaker, clock, build_i18n()
+            )
+
+            async def rows() -> dict[int, OutboxMessage]:
+                async with sessionmaker() as session:
+                    found = await session.scalars(select(OutboxMessage))
+                    return {row.chat_id: row for row in found}
+
+            async def one_timed_out() -> bool:
+                return any(
+                    row.status is OutboxStatus.PENDING and row.attempts == 1
+                    for row in (await rows()).values()
+                )
+
+            async def status_is(chat_id: int, status: OutboxStatus) -> bool:
+                return (await rows())[chat_id].status is status
+
+            async with _running(sender):
+                # 1) the first send to reach Telegram hangs; the other chat is answered meanwhile
+                await _wait_for(one_timed_out)
+                state = await rows()
+                slow = next(u for u in (first, second) if state[u].status is OutboxStatus.PENDING)
+                quick = second if slow == first else first
+                assert state[quick].status is OutboxStatus.SENT
+                assert "timeout" in state[slow].last_error.lower()
+                assert state[slow].available_at > clock.now()  # backed off, not hammered
+                # 2) the late answer's message did arrive; the retry sends it again
+                clock.advance(state[slow].available_at - clock.now() + timedelta(seconds=1))
+                sender.wake()
+                await _wait_for(lambda: status_is(slow, OutboxStatus.SENT))
+                # 3) a broadcast whose send times out is not sent again, however long we wait
+                await client.inject_faults(
+                    delays=1, delay_seconds=2.5, delay_methods=["sendMessage"]
+                )
+                async with sessionmaker() as session:
+                    await enqueue_notification(
+                        session,
+                        chat_id=fan,
+                        kind="text",
+                        data={"text": "오늘 저녁 7시 라이브 방송이 있어요"},
+                        now=clock.now(),
+                        lane=OutboxLane.BULK,
+                    )
+                    await session.commit()
+                sender.wake()
+                await _wait_for(lambda: status_is(fan, OutboxStatus.REVIEW))
+                assert "ambiguous timeout" in (await rows())[fan].last_error
+                clock.advance(timedelta(hours=1))
+                async with sessionmaker() as session:  # a later broadcast row goes out...
+                    await enqueue_notification(
+                        session,
+                        chat_id=quick,
+                        kind="text",
+                        data={"text": "내일도 라이브 방송이 있어요"},
+                        now=clock.now(),
+                        lane=OutboxLane.BULK,
+                    )
+                    await session.commit()
+                sender.wake()
+
+                async def later_sent() -> bool:
+                    return len(await _one_message(client, quick)) == 2
+
+                await _wait_for(later_sent)
+            slow_messages = await _one_message(client, slow)
+            quick_messages = await _one_message(client, quick)
+            fan_messages = await _one_message(client, fan)
+    await engine.dispose()
+    # at-least-once: the timed-out order message arrived, and once more by the retry
+    assert [m["text"] for m in slow_messages] == ["주문이 접수됐어요"] * 2
+    assert [m["text"] for m in quick_messages] == [
+        "주문이 접수됐어요",
+        "내일도 라이브 방송이 있어요",
+    ]
+    # at-most-once: the timed-out broadcast arrived once and was never resent
+    assert [m["text"] for m in fan_messages] == ["오늘 저녁 7시 라이브 방송이 있어요"]

@@ -12,6 +12,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
@@ -142,6 +143,25 @@ class TestAiogram:
 
         stats = await sim.stats()
         assert (stats["server_errors_injected"], stats["sent_total"]) == (2, 1)
+
+    async def test_a_delayed_answer_times_out_the_caller_but_the_message_arrives(
+        self, aiogram_bot: Bot, sim: SimulatorClient, customer: dict[str, Any]
+    ) -> None:
+        faults = await sim.inject_faults(delays=1, delay_seconds=1.0, delay_methods=["sendMessage"])
+        assert faults["delays"] == {
+            "remaining": 1,
+            "seconds": 1.0,
+            "methods": ["sendmessage"],
+            "issued": 0,
+        }
+
+        with pytest.raises(TelegramNetworkError, match="timeout"):
+            await aiogram_bot.send_message(customer["id"], "느린 답", request_timeout=0.2)
+        await aiogram_bot.get_me()  # other methods and later calls answer at once
+
+        messages = [m["text"] for m in await sim.messages(customer["id"]) if m["from_bot"]]
+        assert messages == ["느린 답"]  # carried out: only the answer was late
+        assert (await sim.stats())["faults"]["delays"]["issued"] == 1
 
 
 class TestPythonTelegramBot:
