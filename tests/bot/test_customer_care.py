@@ -46,6 +46,10 @@ async def test_forgetting_a_customer_keeps_the_order_record_without_their_detail
     await customer.tap("결제 대기", orders_screen)
     await customer.tap("주문 취소")
     await customer.tap(re.compile("네|예"))
+    # the cancellation notice comes through the outbox, after the tap's own answer
+    await customer.client.wait_for_messages(
+        customer.user_id, predicate=lambda m: re.fullmatch(r"주문 \w+: 취소됨", text_of(m))
+    )
 
     privacy = (await customer.say("/privacy"))[-1]
     assert "5년" in text_of(privacy)
