@@ -147,6 +147,36 @@ async def list_products(
     return list(await session.scalars(query.order_by(Product.position, Product.id)))
 
 
+async def list_products_priced(
+    session: AsyncSession, shop: Shop, now: datetime
+) -> tuple[list[Product], dict[int, int]]:
+    """`list_products` (visible ones) and their `pricing.live_prices` at `now`, in one query."""
+    live = (
+        select(ShowProduct.product_id, func.min(ShowProduct.live_price).label("live_price"))
+        .join(Show, Show.id == ShowProduct.show_id)
+        .where(
+            ShowProduct.live_price.is_not(None),
+            Show.starts_at <= now,
+            Show.ends_at > now,
+        )
+        .group_by(ShowProduct.product_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Product, live.c.live_price)
+        .outerjoin(live, live.c.product_id == Product.id)
+        .where(Product.shop_id == shop.id, Product.is_hidden.is_(False))
+        .order_by(Product.position, Product.id)
+    )
+    products: list[Product] = []
+    prices: dict[int, int] = {}
+    for product, price in rows.all():
+        products.append(product)
+        if price is not None:
+            prices[product.id] = int(price)
+    return products, prices
+
+
 @dataclass(frozen=True)
 class ProductCard:
     """What a product's card shows besides the product itself, read in one round trip."""

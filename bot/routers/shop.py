@@ -19,8 +19,8 @@ from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
 from catalog.errors import NotFound
 from catalog.models import Customer, Market, Product, Shop
-from catalog.pricing import live_prices, price_of
-from catalog.products import list_products, product_card
+from catalog.pricing import price_of
+from catalog.products import list_products_priced, product_card
 from catalog.shops import get_shop_by_id, list_markets, list_shops
 from catalog.waitlist import waiting_for
 
@@ -71,13 +71,12 @@ async def render_shop(
     session: AsyncSession, shop: Shop, page: int = 0, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A page of product buttons: "3. 부사 사과 5kg · ₩32,000" (the number customers type)."""
-    products = await list_products(session, shop)
+    products, prices = await list_products_priced(session, shop, now)
     pages = max(1, (len(products) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     kb = InlineKeyboardBuilder()
     start = page * PAGE_SIZE
     on_page = products[start : start + PAGE_SIZE]
-    prices = await live_prices(session, (p.id for p in on_page), now)
     for number, product in enumerate(on_page, start=start + 1):
         sold_out = _(" (sold out)") if product.available <= 0 else ""
         price = price_label(product, shop, prices)

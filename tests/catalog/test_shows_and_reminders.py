@@ -39,7 +39,7 @@ from catalog.models import (
 from catalog.orders import RequestedLine, mark_paid, place_order
 from catalog.outbox import mark_dropped, mark_sent
 from catalog.pricing import live_prices
-from catalog.products import list_products, product_card
+from catalog.products import list_products, list_products_priced, product_card
 from catalog.reminders import (
     enqueue_due_reminders,
     enqueue_due_replays,
@@ -413,6 +413,11 @@ async def test_a_product_card_reads_what_the_separate_queries_read(
     assert (await product_card(session, pear, customer.id, on_air)).in_cart == 2
     assert (await product_card(session, pear, None, on_air)).live_price == 15000
     assert (await product_card(session, apple, customer.id, on_air)).held == 1
+    for at in (on_air, before):  # the shop's list with its live prices, in one query too
+        listed, prices = await list_products_priced(session, shop, at)
+        assert listed == await list_products(session, shop) == [pear, apple]
+        assert prices == await live_prices(session, [pear.id, apple.id], at)
+    assert (await list_products_priced(session, shop, on_air))[1] == {pear.id: 15000}
 
 
 async def test_an_order_confirmed_at_one_price_is_not_placed_at_another(
