@@ -38,6 +38,14 @@ class PendingWrites:
 
     storage: BaseStorage
     writes: dict[StorageKey, _Pending] = field(default_factory=dict)
+    # what the real storage said, read once per update: aiogram reads the state before the
+    # handlers and they read it again (a Redis round trip each). Safe because event isolation
+    # runs one user's updates one at a time, and nothing else writes a user's FSM keys.
+    reads: dict[StorageKey, _Pending] = field(default_factory=dict)
+
+    def seen_state(self, key: StorageKey, state: str | None) -> None:
+        """The state aiogram read for this update just before (its `raw_state`): no re-read."""
+        self.reads.setdefault(key, _Pending()).state = state
 
     async def apply(self) -> None:
         """Write everything set during the update (call after the commit)."""
@@ -47,6 +55,7 @@ class PendingWrites:
             if pending.data is not None:
                 await self.storage.set_data(key, pending.data)
         self.writes.clear()
+        self.reads.clear()
 
 
 _current: ContextVar[PendingWrites | None] = ContextVar("livecart_fsm_pending", default=None)
@@ -85,7 +94,12 @@ class TransactionalStorage(BaseStorage):
             state = pending.writes[key].state
             if state is not _UNSET:
                 return state  # type: ignore[return-value]
-        return await self.inner.get_state(key)
+        if pending is None:
+            return await self.inner.get_state(key)
+        read = pending.reads.setdefault(key, _Pending())
+        if read.state is _UNSET:
+            read.state = await self.inner.get_state(key)
+        return read.state  # type: ignore[return-value]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         pending = _current.get()
@@ -100,7 +114,12 @@ class TransactionalStorage(BaseStorage):
             data = pending.writes[key].data
             if data is not None:
                 return dict(data)
-        return await self.inner.get_data(key)
+        if pending is None:
+            return await self.inner.get_data(key)
+        read = pending.reads.setdefault(key, _Pending())
+        if read.data is None:
+            read.data = dict(await self.inner.get_data(key))
+        return dict(read.data)
 
     async def close(self) -> None:
         await self.inner.close()

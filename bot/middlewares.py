@@ -8,16 +8,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from sqlalchemy.exc import IntegrityError
 
 from bot.deps import BotDeps
 from bot.fsm_buffer import PendingWrites, TransactionalStorage
 from bot.observability import OUTCOME_KEY
 from bot.replies import Replies
 from catalog.customers import ensure_customer
-from catalog.models import Customer, ProcessedUpdate
+from catalog.models import Customer
+from catalog.updates import record_update
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,11 @@ class UpdateSessionMiddleware(BaseMiddleware):
             else contextlib.nullcontext()
         )
         with buffering as pending:
+            context = data.get("state")
+            if pending is not None and isinstance(context, FSMContext):
+                pending.seen_state(context.key, data.get("raw_state"))
             async with self.deps.sessionmaker() as session:
-                try:
-                    async with session.begin_nested():
-                        session.add(ProcessedUpdate(update_id=event.update_id, processed_at=now))
-                        await session.flush()
-                except IntegrityError:
+                if not await record_update(session, event.update_id, now=now):
                     log.info("update %s seen before; skipped", event.update_id)
                     await session.rollback()
                     data[OUTCOME_KEY] = "duplicate"

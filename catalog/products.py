@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from catalog.errors import DomainError, InvalidInput, NotFound
-from catalog.models import Product, Shop
+from catalog.models import (
+    CartItem,
+    Product,
+    Shop,
+    Show,
+    ShowProduct,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from catalog.stock import set_available, sync_low_stock
 from catalog.waitlist import WithdrawReason, offer_restocked, withdraw_holds
 
@@ -144,6 +154,122 @@ async def list_products(
     if not include_hidden:
         query = query.where(Product.is_hidden.is_(False))
     return list(await session.scalars(query.order_by(Product.position, Product.id)))
+
+
+async def list_products_priced(
+    session: AsyncSession, shop: Shop, now: datetime
+) -> tuple[list[Product], dict[int, int]]:
+    """`list_products` (visible ones) and their `pricing.live_prices` at `now`, in one query."""
+    live = (
+        select(ShowProduct.product_id, func.min(ShowProduct.live_price).label("live_price"))
+        .join(Show, Show.id == ShowProduct.show_id)
+        .where(
+            ShowProduct.live_price.is_not(None),
+            Show.starts_at <= now,
+            Show.ends_at > now,
+        )
+        .group_by(ShowProduct.product_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Product, live.c.live_price)
+        .outerjoin(live, live.c.product_id == Product.id)
+        .where(Product.shop_id == shop.id, Product.is_hidden.is_(False))
+        .order_by(Product.position, Product.id)
+    )
+    products: list[Product] = []
+    prices: dict[int, int] = {}
+    for product, price in rows.all():
+        products.append(product)
+        if price is not None:
+            prices[product.id] = int(price)
+    return products, prices
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    """What a product's card shows besides the product itself, read in one round trip."""
+
+    shop: Shop
+    number: int | None  # its place in the shop's visible list (the "3번"); None if hidden
+    in_cart: int  # units of it in the customer's cart
+    held: int  # units held for the customer by a waitlist offer
+    live_price: int | None  # the lowest live price of a show on air featuring it
+
+    def prices(self, product: Product) -> dict[int, int]:
+        """{product id: live price}, as `catalog.pricing.live_prices` gives it."""
+        return {} if self.live_price is None else {product.id: self.live_price}
+
+
+# made once: an alias of Product proxies every column (and its foreign keys), which costs
+# more CPU than the query itself when built per call
+_ME, _OTHER = aliased(Product, name="me"), aliased(Product, name="other")
+
+
+async def product_card(
+    session: AsyncSession, product: Product, customer_id: int | None, now: datetime
+) -> ProductCard:
+    """The product's shop, number, cart units, held units and live price in one query.
+
+    The same answers as `get_shop_by_id`, `list_products` (its position in it), the cart
+    row, `waitlist.held_units` and `pricing.live_prices`, one round trip instead of five:
+    a product tap is the commonest update.
+    """
+    me, other = _ME, _OTHER
+    number = (
+        select(func.count())
+        .select_from(other)
+        .join(me, and_(me.id == product.id, me.is_hidden.is_(False), other.shop_id == me.shop_id))
+        .where(
+            other.is_hidden.is_(False),
+            or_(
+                other.position < me.position,
+                and_(other.position == me.position, other.id <= me.id),
+            ),
+        )
+        .scalar_subquery()
+    )
+    live_price = (
+        select(func.min(ShowProduct.live_price))
+        .join(Show, Show.id == ShowProduct.show_id)
+        .where(
+            ShowProduct.product_id == product.id,
+            ShowProduct.live_price.is_not(None),
+            Show.starts_at <= now,
+            Show.ends_at > now,
+        )
+        .scalar_subquery()
+    )
+    columns: list[Any] = [Shop, number, live_price]
+    if customer_id is not None:
+        in_cart = (
+            select(CartItem.quantity)
+            .where(CartItem.customer_id == customer_id, CartItem.product_id == product.id)
+            .scalar_subquery()
+        )
+        held = (
+            select(func.count())
+            .select_from(WaitlistEntry)
+            .where(
+                WaitlistEntry.customer_id == customer_id,
+                WaitlistEntry.product_id == product.id,
+                WaitlistEntry.status == WaitlistStatus.OFFERED,
+            )
+            .scalar_subquery()
+        )
+        columns += [in_cart, held]
+    row = (await session.execute(select(*columns).where(Shop.id == product.shop_id))).first()
+    if row is None:
+        raise NotFound("shop", product.shop_id)
+    shop, place, price = row[0], row[1], row[2]
+    cart_units, held_units = (row[3], row[4]) if customer_id is not None else (None, 0)
+    return ProductCard(
+        shop=shop,
+        number=int(place) if place else None,
+        in_cart=int(cart_units or 0),
+        held=int(held_units or 0),
+        live_price=None if price is None else int(price),
+    )
 
 
 async def delete_product(session: AsyncSession, shop: Shop, sku: str, *, now: datetime) -> None:

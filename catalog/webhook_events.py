@@ -189,10 +189,10 @@ async def _subscribed_endpoints(session: AsyncSession, shop_id: int) -> list[Web
         held = session.info["webhook_endpoints"] = (transaction, {})
     cache: dict[int, list[WebhookEndpoint]] = held[1]
     if shop_id not in cache:
-        market_id = await session.scalar(select(Shop.market_id).where(Shop.id == shop_id))
-        scope = WebhookEndpoint.shop_id == shop_id
-        if market_id is not None:
-            scope = or_(scope, WebhookEndpoint.market_id == market_id)
+        # the shop's market in the same query (a shop without one matches no market endpoint:
+        # NULL equals nothing): one round trip, inside the flash sale's stock row lock
+        market_id = select(Shop.market_id).where(Shop.id == shop_id).scalar_subquery()
+        scope = or_(WebhookEndpoint.shop_id == shop_id, WebhookEndpoint.market_id == market_id)
         cache[shop_id] = list(
             await session.scalars(
                 select(WebhookEndpoint).where(scope, WebhookEndpoint.enabled.is_(True))

@@ -11,7 +11,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CartAction, CartCb, Nav, NavCb, ShowAction, ShowCb, WaitAction, WaitCb
@@ -19,11 +18,11 @@ from bot.formatting import money, price_label, stock_label
 from bot.keyboards import home_button, main_menu
 from bot.replies import Replies, pressed_message
 from catalog.errors import NotFound
-from catalog.models import CartItem, Customer, Market, Product, Shop
-from catalog.pricing import live_prices, price_of
-from catalog.products import list_products
+from catalog.models import Customer, Market, Product, Shop
+from catalog.pricing import price_of
+from catalog.products import list_products_priced, product_card
 from catalog.shops import get_shop_by_id, list_markets, list_shops
-from catalog.waitlist import sellable_for, waiting_for
+from catalog.waitlist import waiting_for
 
 router = Router(name=__name__)
 
@@ -72,13 +71,12 @@ async def render_shop(
     session: AsyncSession, shop: Shop, page: int = 0, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A page of product buttons: "3. 부사 사과 5kg · ₩32,000" (the number customers type)."""
-    products = await list_products(session, shop)
+    products, prices = await list_products_priced(session, shop, now)
     pages = max(1, (len(products) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     kb = InlineKeyboardBuilder()
     start = page * PAGE_SIZE
     on_page = products[start : start + PAGE_SIZE]
-    prices = await live_prices(session, (p.id for p in on_page), now)
     for number, product in enumerate(on_page, start=start + 1):
         sold_out = _(" (sold out)") if product.available <= 0 else ""
         price = price_label(product, shop, prices)
@@ -136,24 +134,9 @@ async def render_product(
     session: AsyncSession, product: Product, customer: Customer | None, *, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The product with one-tap order buttons: 1, 2 or 3 units, or into the cart."""
-    shop = await get_shop_by_id(session, product.shop_id)
-    visible = await list_products(session, shop)
-    number = next((i for i, p in enumerate(visible, start=1) if p.id == product.id), None)
-    in_cart = 0
-    if customer is not None:
-        in_cart = (
-            await session.scalar(
-                select(CartItem.quantity).where(
-                    CartItem.customer_id == customer.id, CartItem.product_id == product.id
-                )
-            )
-            or 0
-        )
-    # a unit held for this customer by a waitlist offer is theirs to order
-    sellable = (await sellable_for(session, customer.id if customer else None, [product])).get(
-        product.id, 0
-    )
-    held = sellable - max(product.available, 0)
+    card = await product_card(session, product, customer.id if customer else None, now)
+    shop, number, in_cart, held = card.shop, card.number, card.in_cart, card.held
+    sellable = product.available + held
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
     if sellable > 0:
@@ -188,8 +171,7 @@ async def render_product(
     kb.button(text=_("◀ Back to the shop"), callback_data=NavCb(to=Nav.SHOP, id=shop.id))
     sizes.append(1)
     kb.adjust(*sizes)
-    prices = await live_prices(session, [product.id], now)
-    caption = product_caption(product, shop, number, prices)
+    caption = product_caption(product, shop, number, card.prices(product))
     if held and product.available <= 0:
         caption += "\n" + _("One is held for you. Order it now!")
     return caption, kb.as_markup()

@@ -24,6 +24,7 @@ from catalog.errors import InvalidInput, InvalidTransition, PriceChanged
 from catalog.models import (
     BroadcastSegment,
     BroadcastStatus,
+    CartItem,
     Fulfilment,
     Order,
     OrderStatus,
@@ -32,10 +33,13 @@ from catalog.models import (
     OutboxStatus,
     ShowReminder,
     SubscriptionTarget,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from catalog.orders import RequestedLine, mark_paid, place_order
 from catalog.outbox import mark_dropped, mark_sent
 from catalog.pricing import live_prices
+from catalog.products import list_products, list_products_priced, product_card
 from catalog.reminders import (
     enqueue_due_reminders,
     enqueue_due_replays,
@@ -45,6 +49,7 @@ from catalog.reminders import (
 from catalog.shows import Day, FeaturedInput, get_show, list_shows, plain_when, upsert_show
 from catalog.stream_links import follow_stream_link, stream_link_token
 from catalog.subscriptions import show_audience, subscribe, unsubscribe_everything
+from catalog.waitlist import held_units
 from tests.factories import make_customer, make_market, make_order, make_product, make_shop
 
 OFFSETS = [86400, 600, 0]
@@ -367,6 +372,52 @@ async def test_the_live_price_is_charged_only_while_the_show_is_on_air(
     charged = [await order_at(at) for at in (before, on_air)]  # the pear's whole stock: 2
     assert [o.total for o in charged] == [20000, 15000]
     assert [o.lines[0].unit_price for o in charged] == [20000, 15000]
+
+
+async def test_a_product_card_reads_what_the_separate_queries_read(
+    session: AsyncSession, clock: FrozenClock
+) -> None:
+    """product_card's one query = list_products' number, the cart row, held_units and
+    live_prices (the product tap's hot path)."""
+    _market, shop, apple, pear, _show = await _setup(session, clock)
+    plum = await make_product(session, clock, shop, sku="plum", name="자두", price=9000)
+    customer = await make_customer(session, clock)
+    await set_cart_quantity(session, customer, pear, 2, now=clock.now())
+    apple.position, pear.position, plum.position = 5, 1, 0
+    plum.is_hidden = True
+    session.add(  # a restocked apple held for the customer (a waitlist offer)
+        WaitlistEntry(
+            product_id=apple.id, customer_id=customer.id, status=WaitlistStatus.OFFERED,
+            joined_at=clock.now(), expires_at=clock.now() + timedelta(days=30),
+        )
+    )  # fmt: skip
+    await session.flush()
+    on_air, before = SEOUL_7PM, SEOUL_7PM - timedelta(minutes=1)
+
+    for product in (apple, pear, plum):
+        for who, at in ((customer, on_air), (None, before)):
+            card = await product_card(session, product, who.id if who else None, at)
+            visible = [p.id for p in await list_products(session, shop)]
+            in_cart = await session.scalar(
+                select(CartItem.quantity).where(
+                    CartItem.customer_id == customer.id, CartItem.product_id == product.id
+                )
+            )
+            assert card.shop is shop
+            assert card.number == (visible.index(product.id) + 1 if product.id in visible else None)
+            assert card.in_cart == ((in_cart or 0) if who else 0)
+            held = await held_units(session, customer.id, [product.id])
+            assert card.held == (held.get(product.id, 0) if who else 0)
+            assert card.prices(product) == await live_prices(session, [product.id], at)
+    assert (await product_card(session, pear, customer.id, on_air)).number == 1
+    assert (await product_card(session, pear, customer.id, on_air)).in_cart == 2
+    assert (await product_card(session, pear, None, on_air)).live_price == 15000
+    assert (await product_card(session, apple, customer.id, on_air)).held == 1
+    for at in (on_air, before):  # the shop's list with its live prices, in one query too
+        listed, prices = await list_products_priced(session, shop, at)
+        assert listed == await list_products(session, shop) == [pear, apple]
+        assert prices == await live_prices(session, [pear.id, apple.id], at)
+    assert (await list_products_priced(session, shop, on_air))[1] == {pear.id: 15000}
 
 
 async def test_an_order_confirmed_at_one_price_is_not_placed_at_another(
