@@ -10,6 +10,7 @@ The tests share one cluster (starting three processes is most of the cost) on on
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -189,15 +190,17 @@ async def test_two_instances_and_a_worker_handle_a_thousand_updates_with_duplica
     assert cluster.proxy.answered == set(cluster.proxy.attempts)
 
 
-async def _cut_connections(database_url: str) -> int:
-    """pg_terminate_backend every other connection to the database (the server stays up)."""
+async def _cut_connections(database_url: str, *, busy_only: bool = False) -> int:
+    """pg_terminate_backend every other connection to the database (the server stays up);
+    `busy_only`: only those inside a query or a transaction, so an update is cut mid-way."""
+    busy = " AND state IN ('active', 'idle in transaction')" if busy_only else ""
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as conn:
             cut = await conn.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()" + busy
                 )
             )
     finally:
@@ -216,10 +219,13 @@ async def test_cutting_every_database_connection_mid_traffic_loses_nothing(
     traffic = asyncio.ensure_future(customers_shop_and_order(client, users, typed))
     cuts = 0
     try:
-        while not traffic.done():
-            await asyncio.sleep(0.7)
-            if not traffic.done():
-                cuts += await _cut_connections(shared.database_url)
+        # every connection now and then (idle ones in the pools too), and in between those
+        # busy with an update, so some updates are cut mid-transaction however fast they run
+        for tick in itertools.count():
+            await asyncio.sleep(0.25)
+            if traffic.done():
+                break
+            cuts += await _cut_connections(shared.database_url, busy_only=tick % 3 != 2)
         await traffic
         await _check_every_customer(cluster, shared.database_url, users, typed, reserved_before)
     except BaseException:
