@@ -203,9 +203,11 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
     async with run_simulator() as sim:
         sim.simulator.register_bot(TOKEN, "replies_bot", "livecart")
         async with sim.client() as client:
-            # Telegram allows 10/s and 1/s per chat (bursts of 3); each instance is told 8/s
+            # "Telegram" allows 10/s and 1/s per chat after a burst of 4; the instances are told
+            # 8/s and 1/s after a burst of 3: a margin of one message, as in production, for a
+            # send that leaves later than its slot was granted (a stalled event loop under load)
             await client.set_limits(
-                enforce=True, per_bot_per_second=10, per_chat_per_second=1, per_chat_burst=3
+                enforce=True, per_bot_per_second=10, per_chat_per_second=1, per_chat_burst=4
             )
             users = [int((await client.create_user(f"손님{i}"))["id"]) for i in range(8)]
             instances = [
@@ -223,8 +225,8 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                 await replies.flush(bot, limits)
 
             try:
-                # a burst: every customer taps at once, on both instances, each answering twice:
-                # 4 messages to each chat, 32 for the bot
+                # a burst: every customer taps at once, on both instances, each answering three
+                # times: 6 messages to each chat (more than any burst), 48 for the bot
                 await asyncio.gather(
                     *(
                         answer(instance, user, text)
@@ -234,6 +236,8 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                             (1, "주문이 접수됐어요"),
                             (0, "결제를 기다려요"),
                             (1, "결제가 확인됐어요"),
+                            (0, "가게에서 준비하고 있어요"),
+                            (1, "준비가 끝났어요"),
                         )
                     )
                 )
@@ -242,9 +246,9 @@ async def test_replies_of_two_instances_share_the_send_rate_and_draw_no_429(
                     await limits.aclose()
                     await bot.session.close()
             stats: JSON = await client.stats()
-    assert stats["sent_total"] == 32
+    assert stats["sent_total"] == 48
     assert stats["rate_limited_total"] == 0
-    assert all(stats["sent_by_chat"][str(user)] == 4 for user in users)
+    assert all(stats["sent_by_chat"][str(user)] == 6 for user in users)
 
 
 async def test_bulk_sends_leave_a_share_of_the_bot_rate_to_interactive_ones(
