@@ -12,10 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.models import Product, Show, ShowProduct
+
+
+def on_air_live_prices(now: datetime) -> Select[int, int | None]:
+    """The rule, in one query every reader shares: (product id, lowest live price) of the
+    products featured with a live price in a show on air at `now`."""
+    return (
+        select(ShowProduct.product_id, func.min(ShowProduct.live_price).label("live_price"))
+        .join(Show, Show.id == ShowProduct.show_id)
+        .where(
+            ShowProduct.live_price.is_not(None),
+            Show.starts_at <= now,
+            Show.ends_at > now,
+        )
+        .group_by(ShowProduct.product_id)
+    )
 
 
 async def live_prices(
@@ -25,17 +40,7 @@ async def live_prices(
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    rows = await session.execute(
-        select(ShowProduct.product_id, func.min(ShowProduct.live_price))
-        .join(Show, Show.id == ShowProduct.show_id)
-        .where(
-            ShowProduct.product_id.in_(ids),
-            ShowProduct.live_price.is_not(None),
-            Show.starts_at <= now,
-            Show.ends_at > now,
-        )
-        .group_by(ShowProduct.product_id)
-    )
+    rows = await session.execute(on_air_live_prices(now).where(ShowProduct.product_id.in_(ids)))
     return {product_id: int(price) for product_id, price in rows.all() if price is not None}
 
 

@@ -17,11 +17,11 @@ from catalog.models import (
     CartItem,
     Product,
     Shop,
-    Show,
     ShowProduct,
     WaitlistEntry,
     WaitlistStatus,
 )
+from catalog.pricing import on_air_live_prices
 from catalog.stock import set_available, sync_low_stock
 from catalog.waitlist import WithdrawReason, offer_restocked, withdraw_holds
 
@@ -160,17 +160,7 @@ async def list_products_priced(
     session: AsyncSession, shop: Shop, now: datetime
 ) -> tuple[list[Product], dict[int, int]]:
     """`list_products` (visible ones) and their `pricing.live_prices` at `now`, in one query."""
-    live = (
-        select(ShowProduct.product_id, func.min(ShowProduct.live_price).label("live_price"))
-        .join(Show, Show.id == ShowProduct.show_id)
-        .where(
-            ShowProduct.live_price.is_not(None),
-            Show.starts_at <= now,
-            Show.ends_at > now,
-        )
-        .group_by(ShowProduct.product_id)
-        .subquery()
-    )
+    live = on_air_live_prices(now).subquery()
     rows = await session.execute(
         select(Product, live.c.live_price)
         .outerjoin(live, live.c.product_id == Product.id)
@@ -230,14 +220,9 @@ async def product_card(
         .scalar_subquery()
     )
     live_price = (
-        select(func.min(ShowProduct.live_price))
-        .join(Show, Show.id == ShowProduct.show_id)
-        .where(
-            ShowProduct.product_id == product.id,
-            ShowProduct.live_price.is_not(None),
-            Show.starts_at <= now,
-            Show.ends_at > now,
-        )
+        on_air_live_prices(now)
+        .where(ShowProduct.product_id == product.id)
+        .with_only_columns(func.min(ShowProduct.live_price))
         .scalar_subquery()
     )
     columns: list[Any] = [Shop, number, live_price]
