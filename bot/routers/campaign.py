@@ -222,6 +222,19 @@ async def render_show_panel(
     return "\n".join(lines), kb.as_markup()
 
 
+async def _redraw_show_panel(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    show: Show,
+    replies: Replies,
+    now: datetime,
+    locale: str,
+) -> None:
+    """The show's panel again, on the message whose button was pressed."""
+    text, markup = await render_show_panel(session, show, now, locale)
+    replies.edit(pressed_message(callback), text, markup)
+
+
 @router.callback_query(CampaignCb.filter(F.action == CampaignAction.SHOW))
 async def on_show(
     callback: CallbackQuery,
@@ -233,10 +246,9 @@ async def on_show(
     customer_language: str | None,
 ) -> None:
     show = await _check_show(session, callback, callback_data.show)
-    text, markup = await render_show_panel(
-        session, show, now, customer_language or deps.default_locale
+    await _redraw_show_panel(
+        callback, session, show, replies, now, customer_language or deps.default_locale
     )
-    replies.edit(pressed_message(callback), text, markup)
 
 
 @router.callback_query(CampaignCb.filter(F.action == CampaignAction.SOLD_OUT_UPDATES))
@@ -252,10 +264,9 @@ async def on_sold_out_switch(
     show = await _check_show(session, callback, callback_data.show)
     show.sold_out_updates = not show.sold_out_updates
     show.updated_at = now
-    text, markup = await render_show_panel(
-        session, show, now, customer_language or deps.default_locale
+    await _redraw_show_panel(
+        callback, session, show, replies, now, customer_language or deps.default_locale
     )
-    replies.edit(pressed_message(callback), text, markup)
 
 
 @router.callback_query(CampaignCb.filter(F.action == CampaignAction.REPLAY))
@@ -274,10 +285,9 @@ async def on_replay_switch(
     show.updated_at = now
     if show.send_replay and not show.replay_url:
         replies.toast(_("Add the replay link too, or nothing can be sent."), alert=True)
-    text, markup = await render_show_panel(
-        session, show, now, customer_language or deps.default_locale
+    await _redraw_show_panel(
+        callback, session, show, replies, now, customer_language or deps.default_locale
     )
-    replies.edit(pressed_message(callback), text, markup)
 
 
 @router.callback_query(CampaignCb.filter(F.action == CampaignAction.REPLAY_LINK))
