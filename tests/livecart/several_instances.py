@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,18 +32,12 @@ from livecart.demo import seed_demo_market
 from livecart.simulator import SimulatorClient, SimulatorServer, run_simulator
 from livecart.simulator.client import JSON
 from livecart.simulator.webhook import SECRET_HEADER
+from tests.livecart.conftest import free_port
 
 TOKEN = "4242424242:livecart-instances-token"
 WEBHOOK_SECRET = "several-instances-secret"
 START_TIMEOUT = 120.0
 ANSWER_TIMEOUT = 90.0  # a loaded 2-CPU machine, two instances and a worker
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
